@@ -1,0 +1,59 @@
+"""Database engine creation and schema management.
+
+SQLite is the embedded default (foreign keys on, WAL); PostgreSQL is the production
+database. Everything else in the product talks to the engine through SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dashboard import config
+from dashboard.models import Base
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = url or config.database_url()
+    if url.startswith("sqlite"):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+
+
+def drop_schema(engine: Engine) -> None:
+    Base.metadata.drop_all(engine)
+
+
+def has_schema(engine: Engine) -> bool:
+    return sa.inspect(engine).has_table("cases")
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when there is no schema or no region and no case in it."""
+    if not has_schema(engine):
+        return True
+    from dashboard.models import cases, regions
+
+    with engine.connect() as conn:
+        n_regions = conn.execute(sa.select(sa.func.count()).select_from(regions)).scalar_one()
+        n_cases = conn.execute(sa.select(sa.func.count()).select_from(cases)).scalar_one()
+    return n_regions == 0 and n_cases == 0

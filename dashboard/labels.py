@@ -1,0 +1,71 @@
+"""Chinese labels for the English codes stored in the database (one place for all)."""
+
+from __future__ import annotations
+
+CHANNELS = {
+    "letter": "来信",
+    "visit": "来访",
+    "online": "网上信访",
+    "phone": "电话",
+    "mailbox": "领导信箱",
+}
+
+# The ten key domains 十大领域 plus 其他.
+DOMAINS = {
+    "discipline": "纪检监察",
+    "law": "涉法涉诉",
+    "education": "教育",
+    "labor": "劳动保障",
+    "land": "自然资源",
+    "environment": "生态环境",
+    "housing": "房地产",
+    "agriculture": "农业农村",
+    "health": "卫生健康",
+    "finance": "集资融资",
+    "other": "其他",
+}
+
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "不满意"}
+
+ESCALATION = {"none": "无", "province": "赴省", "beijing": "进京"}
+
+BACKLOG_SOURCES = {"national": "国家局交办", "province": "省交办", "local": "本地排查"}
+
+REGION_LEVELS = {"city": "市", "county": "县/区", "township": "乡镇/街道"}
+
+LEADER_LEVELS = {"city": "市级", "county": "县级", "township": "乡级"}
+
+UNIT_KINDS = {"bureau": "职能部门", "county_gov": "县区政府", "township_gov": "乡镇政府/街道办"}
+
+CASE_UNIT_ROLES = {"territory": "属地", "competent": "主管部门"}
+
+TRACKS = {
+    "general": "一般程序",
+    "simple": "简易程序",
+    "consultation": "咨询建议",
+    "green": "绿色通道",
+}
+
+EVENT_KINDS = {
+    "dispatched": "交办",
+    "accepted": "受理",
+    "contacted": "联系信访人",
+    "handled": "办理",
+    "replied": "答复",
+    "feedback": "反馈",
+    "evaluated": "评价",
+}
+
+STAGES = {"acceptance": "待受理", "handling": "办理中"}
+
+COLORS = {"red": "红色", "yellow": "黄色", "green": "绿色"}
+
+# Display colors (RGB) shared by every chart and the legend.
+COLOR_RGB = {"red": (214, 39, 40), "yellow": (240, 180, 0), "green": (44, 160, 44)}
+
+
+def label(mapping: dict[str, str], code: str | None) -> str:
+    """The Chinese label of a code; unknown codes are shown as they are."""
+    if code is None:
+        return ""
+    return mapping.get(code, code)

@@ -1,0 +1,177 @@
+"""SQLAlchemy 2 models. Queries use the Core tables exported at the bottom.
+
+Enumerated values are stored as short English codes; their Chinese labels live in
+`dashboard.labels`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Region(Base):
+    """City 市 → county/district 县/区 → township/street 乡镇/街道."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    level: Mapped[str] = mapped_column(sa.String(10), index=True)  # city / county / township
+    parent_code: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("regions.code"), index=True, nullable=True
+    )
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    boundary: Mapped[str | None] = mapped_column(sa.Text)  # GeoJSON geometry
+    population: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class Unit(Base):
+    """事权单位 / 责任单位: a bureau or a township government."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # bureau / county_gov / township_gov
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+
+
+class Leader(Base):
+    """包案领导: a named leader who can be in charge of cases."""
+
+    __tablename__ = "leaders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    title: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[str] = mapped_column(sa.String(10))  # city / county / township
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+
+
+class Case(Base):
+    """信访事项: one petition matter with every ledger column of domain.md §7."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(sa.String(40), unique=True)  # 信访件编号
+    registered_on: Mapped[dt.date] = mapped_column(sa.Date)  # 登记日期
+    channel: Mapped[str] = mapped_column(sa.String(10))  # 信访形式: letter/visit/online/phone/mailbox
+    petitioner_name: Mapped[str | None] = mapped_column(sa.String(50))  # 信访人 (personal)
+    petitioner_phone: Mapped[str | None] = mapped_column(sa.String(30))  # 联系电话 (personal)
+    petitioner_id_no: Mapped[str | None] = mapped_column(sa.String(30))  # 身份证号 (personal)
+    persons: Mapped[int] = mapped_column(sa.Integer, default=1)  # 人数
+    is_collective: Mapped[bool] = mapped_column(sa.Boolean, default=False)  # 集体访 (≥5 persons)
+    county_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))  # 所属县区
+    township_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))  # 所属乡镇
+    domain: Mapped[str] = mapped_column(sa.String(20))  # 问题类别 (key domains)
+    summary: Mapped[str | None] = mapped_column(sa.Text)  # 诉求摘要
+    responsible_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))  # 责任单位
+    competent_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))  # 主管部门
+    track: Mapped[str] = mapped_column(sa.String(20), default="general")  # procedure track
+    accepted_on: Mapped[dt.date | None] = mapped_column(sa.Date)  # 受理日期
+    acceptance_due: Mapped[dt.date | None] = mapped_column(sa.Date)  # acceptance deadline
+    handling_due: Mapped[dt.date | None] = mapped_column(sa.Date)  # 办理期限
+    replied_on: Mapped[dt.date | None] = mapped_column(sa.Date)  # 答复日期
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)  # 办结日期
+    resolved: Mapped[bool] = mapped_column(sa.Boolean, default=False)  # 是否化解
+    resolved_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    satisfaction: Mapped[str | None] = mapped_column(sa.String(12))  # satisfied/basic/unsatisfied
+    is_backlog: Mapped[bool] = mapped_column(sa.Boolean, default=False)  # 是否积案
+    backlog_source: Mapped[str | None] = mapped_column(sa.String(12))  # national/province/local
+    clearance_target: Mapped[dt.date | None] = mapped_column(sa.Date)  # 化解目标日期
+    leader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leaders.id"))  # 包案领导
+    escalation: Mapped[str] = mapped_column(sa.String(10), default="none")  # 越级: none/province/beijing
+    is_repeat: Mapped[bool] = mapped_column(sa.Boolean, default=False)  # 是否重复
+
+    __table_args__ = (
+        sa.Index("ix_cases_registered_on", "registered_on"),
+        sa.Index("ix_cases_county_registered", "county_code", "registered_on"),
+        sa.Index("ix_cases_township_registered", "township_code", "registered_on"),
+        sa.Index("ix_cases_closed_on", "closed_on"),
+        sa.Index("ix_cases_backlog", "is_backlog", "resolved", "county_code"),
+        sa.Index("ix_cases_domain", "domain"),
+        sa.Index("ix_cases_leader", "leader_id"),
+    )
+
+
+class CaseUnit(Base):
+    """一事双交: a case handed to its territory and to the competent department."""
+
+    __tablename__ = "case_units"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(12), primary_key=True)  # territory / competent
+
+
+class CaseEvent(Base):
+    """One timestamped step in a case's chain (dispatched → … → evaluated)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    actor: Mapped[str | None] = mapped_column(sa.String(100))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SpotCheckDraw(Base):
+    """An append-only record of one spot-check draw (随机抽查)."""
+
+    __tablename__ = "spot_check_draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    created_by: Mapped[str] = mapped_column(sa.String(50))
+    scope_code: Mapped[str] = mapped_column(sa.String(12), index=True)  # caller's region
+    meeting: Mapped[str | None] = mapped_column(sa.String(100))
+    method: Mapped[str] = mapped_column(sa.String(20))
+    params: Mapped[str] = mapped_column(sa.Text)  # JSON of the filters and options
+    seed: Mapped[str] = mapped_column(sa.String(64))
+    n_requested: Mapped[int] = mapped_column(sa.Integer)
+    candidate_count: Mapped[int] = mapped_column(sa.Integer)
+    candidate_fingerprint: Mapped[str] = mapped_column(sa.String(64))  # SHA-256
+    algorithm_version: Mapped[str] = mapped_column(sa.String(20))
+
+
+class SpotCheckCandidate(Base):
+    """The candidate list a draw was made from, so the draw can be re-checked."""
+
+    __tablename__ = "spot_check_candidates"
+
+    draw_id: Mapped[int] = mapped_column(sa.ForeignKey("spot_check_draws.id"), primary_key=True)
+    case_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(sa.String(12))
+
+
+class SpotCheckDrawCase(Base):
+    """The drawn cases of a draw, in draw order."""
+
+    __tablename__ = "spot_check_draw_cases"
+
+    draw_id: Mapped[int] = mapped_column(sa.ForeignKey("spot_check_draws.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    case_no: Mapped[str] = mapped_column(sa.String(40))
+
+
+regions = Region.__table__
+units = Unit.__table__
+leaders = Leader.__table__
+cases = Case.__table__
+case_units = CaseUnit.__table__
+case_events = CaseEvent.__table__
+spot_check_draws = SpotCheckDraw.__table__
+spot_check_candidates = SpotCheckCandidate.__table__
+spot_check_draw_cases = SpotCheckDrawCase.__table__

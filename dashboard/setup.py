@@ -1,0 +1,52 @@
+"""Creating the database, and filling it with the sample city on first run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from dashboard import config, db
+
+Progress = Callable[[float, str], None]
+
+
+class DatabaseNotEmpty(RuntimeError):
+    """`init` on a database that already holds data, without --force."""
+
+
+def initialise(
+    engine: Engine,
+    *,
+    sample: bool,
+    cases: int = config.DEFAULT_SAMPLE_CASES,
+    seed: int = config.DEFAULT_SAMPLE_SEED,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> dict:
+    """Create the schema (and load the sample city). Refuses a non-empty database
+    unless `force`, in which case every table is dropped first."""
+    if not db.is_empty(engine):
+        if not force:
+            raise DatabaseNotEmpty(
+                "数据库中已有数据，未做任何修改。如确需重建，请加 --force（将删除现有全部数据）。"
+            )
+        db.drop_schema(engine)
+    started = time.perf_counter()
+    db.create_schema(engine)
+    summary: dict = {"sample": sample}
+    if sample:
+        from sample_data.generator import load_sample
+
+        summary.update(load_sample(engine, cases=cases, seed=seed, progress=progress))
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def ensure_database(engine: Engine, progress: Progress | None = None) -> bool:
+    """First run: create the database with the sample city. Returns True if it did."""
+    if not db.is_empty(engine):
+        return False
+    initialise(engine, sample=True, progress=progress)
+    return True

@@ -1,0 +1,187 @@
+"""积案热力图 backlog heatmap: township choropleth (offline, no base map), township ×
+month matrix, and the unresolved backlog cases of a selected township."""
+
+import json
+import math
+
+import altair as alt
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from pages import widgets
+from queries.backlog import backlog_by_township, backlog_township_month, unresolved_backlog_cases
+from queries.regions import townships
+
+LAYER_ID = "townships"
+# Sequential palette, light to dark red; class 0 is for townships with no backlog.
+PALETTE = [(236, 236, 236), (254, 229, 217), (252, 174, 145), (251, 106, 74), (222, 45, 38), (165, 15, 21)]
+MATRIX_ROWS = 25
+
+scope = widgets.current_scope()
+filters = widgets.current_filters()
+
+st.title("积案热力图")
+st.caption(widgets.describe_filters(scope, filters) + " · 颜色为期末未化解积案件数")
+
+backlog = widgets.run_query(backlog_by_township, scope, filters)
+shapes = widgets.run_query(townships, scope, filters, True)
+
+
+def class_breaks(maximum: int) -> list[int]:
+    """Upper bounds of the five non-empty classes (equal intervals, whole numbers)."""
+    step = max(1, math.ceil(maximum / 5))
+    return [step * i for i in range(1, 6)]
+
+
+def class_of(value: int, breaks: list[int]) -> int:
+    if value <= 0:
+        return 0
+    return next(i for i, upper in enumerate(breaks, start=1) if value <= upper or i == 5)
+
+
+def polygon_rows(frame: pd.DataFrame, geometry: pd.DataFrame, breaks: list[int]) -> list[dict]:
+    boundaries = geometry.set_index("code")["boundary"]
+    rows = []
+    for record in frame.to_dict("records"):
+        boundary = boundaries.get(record["township_code"])
+        if not boundary:
+            continue
+        shape = json.loads(boundary)
+        polygons = shape["coordinates"] if shape["type"] == "MultiPolygon" else [shape["coordinates"]]
+        fill = list(PALETTE[class_of(record["unresolved"], breaks)]) + [220]
+        for polygon in polygons:
+            rows.append(
+                {
+                    "polygon": polygon[0],
+                    "fill": fill,
+                    "township_code": record["township_code"],
+                    "township_name": record["township_name"],
+                    "county_name": record["county_name"],
+                    "unresolved": int(record["unresolved"]),
+                    "backlog_total": int(record["backlog_total"]),
+                    "backlog_resolved": int(record["backlog_resolved"]),
+                }
+            )
+    return rows
+
+
+def view_of(geometry: pd.DataFrame) -> pdk.ViewState:
+    lon, lat = geometry["lon"].astype(float), geometry["lat"].astype(float)
+    span = max(lon.max() - lon.min(), (lat.max() - lat.min()) * 1.3, 0.05)
+    return pdk.ViewState(
+        longitude=float((lon.max() + lon.min()) / 2),
+        latitude=float((lat.max() + lat.min()) / 2),
+        zoom=max(1.0, math.log2(360 / span) - 0.1),
+    )
+
+
+def legend(breaks: list[int]) -> str:
+    items = [swatch(PALETTE[0], "0")]
+    lower = 1
+    for i, upper in enumerate(breaks, start=1):
+        items.append(swatch(PALETTE[i], f"{lower}–{upper}" if upper > lower else f"{upper}"))
+        lower = upper + 1
+    return "图例（未化解积案，件）：" + "&emsp;".join(items)
+
+
+def swatch(rgb: tuple[int, int, int], text: str) -> str:
+    r, g, b = rgb
+    return (
+        f"<span style='display:inline-block;width:1.6em;height:0.9em;background:rgb({r},{g},{b});"
+        f"border:1px solid #999;vertical-align:middle;margin-right:0.3em'></span>{text}"
+    )
+
+
+with_shapes = shapes[shapes["code"].isin(backlog["township_code"])]
+if backlog.empty or with_shapes["boundary"].isna().all():
+    st.info("所选范围内没有带边界的乡镇，无法绘制地图。请先导入乡镇边界。")
+    selected_from_map = None
+else:
+    breaks = class_breaks(int(backlog["unresolved"].max()))
+    layer = pdk.Layer(
+        "PolygonLayer",
+        polygon_rows(backlog, with_shapes, breaks),
+        id=LAYER_ID,
+        get_polygon="polygon",
+        get_fill_color="fill",
+        get_line_color=[90, 90, 90, 200],
+        line_width_min_pixels=1,
+        stroked=True,
+        filled=True,
+        pickable=True,
+        auto_highlight=True,
+    )
+    deck = pdk.Deck(
+        layers=[layer],
+        initial_view_state=view_of(with_shapes),
+        map_provider=None,  # no base map (and no map_style: Streamlit then adds none): works offline
+        tooltip={
+            "html": "<b>{township_name}</b>（{county_name}）<br/>未化解积案 {unresolved} 件<br/>"
+            "积案总数 {backlog_total} 件，已化解 {backlog_resolved} 件",
+            "style": {"fontSize": "13px"},
+        },
+    )
+    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", height=520,
+                            key="backlog_map")
+    st.markdown(legend(breaks), unsafe_allow_html=True)
+    picked = (event.selection or {}).get("objects", {}).get(LAYER_ID) if event else None
+    selected_from_map = picked[0]["township_code"] if picked else None
+
+# A township picked on the map (or given in the link) becomes the selector's value.
+options = backlog["township_code"].tolist()
+names = dict(zip(backlog["township_code"], backlog["township_name"] + "（" + backlog["county_name"] + "）",
+                 strict=True))
+if selected_from_map and selected_from_map != st.session_state.get("heatmap_last_map_pick"):
+    st.session_state["heatmap_last_map_pick"] = selected_from_map
+    st.session_state["heatmap_township"] = selected_from_map
+elif "heatmap_township" not in st.session_state and st.query_params.get("township") in options:
+    st.session_state["heatmap_township"] = st.query_params["township"]
+
+st.subheader("乡镇未化解积案")
+if not options:
+    st.info("所选范围内没有乡镇。")
+else:
+    if st.session_state.get("heatmap_township") not in options:
+        st.session_state["heatmap_township"] = options[0]
+    township = st.selectbox(
+        "选择乡镇（也可在地图上点击）",
+        options,
+        format_func=lambda code: f"{names[code]} · 未化解 "
+        f"{int(backlog.set_index('township_code').at[code, 'unresolved'])} 件",
+        key="heatmap_township",
+    )
+    st.query_params["township"] = township
+    cases = widgets.run_query(unresolved_backlog_cases, scope, filters, township)
+    widgets.case_table(cases, key="heatmap_cases")
+    if not cases.empty:
+        widgets.download_buttons(widgets.localize_cases(cases), f"未化解积案_{township}",
+                                 f"{names[township]} 未化解积案 · {widgets.describe_filters(scope, filters)}",
+                                 key="heatmap_download")
+
+st.subheader("乡镇 × 月份 未化解积案")
+matrix = widgets.run_query(backlog_township_month, scope, filters)
+if matrix.empty:
+    st.info("所选期间没有数据。")
+else:
+    show_all = st.toggle(f"显示全部乡镇（默认显示未化解最多的 {MATRIX_ROWS} 个）", key="heatmap_all")
+    order = backlog["township_name"].tolist()
+    if not show_all:
+        order = order[:MATRIX_ROWS]
+        matrix = matrix[matrix["township_name"].isin(order)]
+    chart = (
+        alt.Chart(matrix)
+        .mark_rect()
+        .encode(
+            x=alt.X("month:O", title="月份"),
+            y=alt.Y("township_name:N", title=None, sort=order),
+            color=alt.Color("unresolved:Q", title="未化解（件）", scale=alt.Scale(scheme="reds")),
+            tooltip=[
+                alt.Tooltip("township_name:N", title="乡镇"),
+                alt.Tooltip("month:O", title="月份"),
+                alt.Tooltip("unresolved:Q", title="月末未化解"),
+            ],
+        )
+        .properties(height=max(200, 18 * len(order)))
+    )
+    st.altair_chart(chart, width="stretch")

@@ -1,0 +1,104 @@
+"""总览 overview: KPI tiles, backlog trend, three-color counts, top townships."""
+
+import altair as alt
+import streamlit as st
+
+from pages import widgets
+from queries.backlog import backlog_by_township, backlog_monthly
+from queries.kpi import indicators, same_day_last_year
+
+TOP_TOWNSHIPS = 10
+
+scope = widgets.current_scope()
+filters = widgets.current_filters()
+start, end = filters.period
+
+st.title("总览")
+st.caption(widgets.describe_filters(scope, filters))
+
+now = widgets.run_query(indicators, scope, filters)
+before = widgets.run_query(
+    indicators, scope, filters.with_period(same_day_last_year(start), same_day_last_year(end))
+)
+
+row = st.columns(5)
+widgets.kpi_tile(row[0], "信访总量（件）", f"{now['total']:,}",
+                 None if now["yoy"] is None else f"同比 {now['yoy']:+.1%}", delta_color="off",
+                 help=f"去年同期 {now['total_same_period_last_year']:,} 件；集体访按件计一次")
+widgets.kpi_tile(row[1], "网上信访占比", widgets.percent(now["online_share"]),
+                 widgets.rate_delta(now["online_share"], before["online_share"]))
+widgets.kpi_tile(row[2], "及时受理率", widgets.percent(now["timely_acceptance_rate"]),
+                 widgets.rate_delta(now["timely_acceptance_rate"], before["timely_acceptance_rate"]),
+                 help="期内受理的案件中，在受理期限内受理的比例")
+widgets.kpi_tile(row[3], "按期办结率", widgets.percent(now["on_time_closure_rate"]),
+                 widgets.rate_delta(now["on_time_closure_rate"], before["on_time_closure_rate"]),
+                 help="期内办结的案件中，在办理期限内办结的比例")
+widgets.kpi_tile(row[4], "满意率", widgets.percent(now["satisfaction_rate"]),
+                 widgets.rate_delta(now["satisfaction_rate"], before["satisfaction_rate"]),
+                 help="（满意 + 基本满意）÷ 参评件数")
+row = st.columns(5)
+widgets.kpi_tile(row[0], "参评率", widgets.percent(now["evaluation_rate"]),
+                 widgets.rate_delta(now["evaluation_rate"], before["evaluation_rate"]))
+widgets.kpi_tile(row[1], "积案化解率", widgets.percent(now["backlog_resolution_rate"]),
+                 f"已化解 {now['backlog_resolved']:,} / {now['backlog_total']:,} 件", delta_color="off",
+                 help="截至期末：已化解积案 ÷ 全部积案（不论哪年列入）")
+widgets.kpi_tile(row[2], "未化解积案（件）", f"{now['backlog_total'] - now['backlog_resolved']:,}")
+widgets.kpi_tile(row[3], "集体访", f"{now['collective_batches']:,} 批",
+                 f"{now['collective_persons']:,} 人次", delta_color="off")
+widgets.kpi_tile(row[4], "越级访（赴省 / 进京）",
+                 f"{now['escalated_province_batches']} / {now['escalated_beijing_batches']} 批",
+                 f"{now['escalated_province_persons']} / {now['escalated_beijing_persons']} 人次",
+                 delta_color="off")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("积案月度走势")
+    monthly = widgets.run_query(backlog_monthly, scope, filters)
+    if monthly.empty:
+        st.info("所选期间没有月份数据。")
+    else:
+        bars = monthly.melt("month", ["opened", "resolved"], var_name="kind", value_name="count")
+        bars["kind"] = bars["kind"].map({"opened": "新增积案", "resolved": "化解积案"})
+        base = alt.Chart(bars).encode(x=alt.X("month:N", title="月份"))
+        bar_chart = base.mark_bar().encode(
+            xOffset="kind:N",
+            y=alt.Y("count:Q", title="新增 / 化解（件）"),
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=["#9e9ac8", "#2ca02c"]),
+                            legend=alt.Legend(orient="top")),
+            tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("kind:N", title="类型"),
+                     alt.Tooltip("count:Q", title="件数")],
+        )
+        line = alt.Chart(monthly).mark_line(point=True, color="#d62728").encode(
+            x="month:N",
+            y=alt.Y("remaining:Q", title="月末未化解（件，红线）"),
+            tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("remaining:Q", title="月末未化解")],
+        )
+        st.altair_chart(alt.layer(bar_chart, line).resolve_scale(y="independent"), width="stretch")
+with right:
+    st.subheader("三色督办（期末在办）")
+    widgets.color_tiles(now["colors"])
+    widgets.color_legend()
+    st.page_link("pages/supervision.py", label="查看督办清单 →")
+
+st.subheader(f"未化解积案最多的乡镇（前 {TOP_TOWNSHIPS}）")
+towns = widgets.run_query(backlog_by_township, scope, filters)
+top = towns[towns["unresolved"] > 0].head(TOP_TOWNSHIPS)
+if top.empty:
+    st.success("期末没有未化解积案。")
+else:
+    st.dataframe(
+        top[["township_name", "county_name", "unresolved", "backlog_total", "backlog_resolved", "per_10k"]],
+        hide_index=True,
+        column_config={
+            "township_name": "乡镇（街道）",
+            "county_name": "县区",
+            "unresolved": st.column_config.ProgressColumn(
+                "未化解积案", format="%d", min_value=0, max_value=int(top["unresolved"].max())
+            ),
+            "backlog_total": "积案总数",
+            "backlog_resolved": "已化解",
+            "per_10k": st.column_config.NumberColumn("每万人未化解", format="%.2f"),
+        },
+        key="overview_top_townships",
+    )
+    st.page_link("pages/heatmap.py", label="在热力图中查看 →")

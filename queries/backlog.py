@@ -1,0 +1,151 @@
+"""Backlog (积案): where the unresolved backlog sits and how it moves month by month.
+
+Backlog figures are snapshots: a backlog case counts from its registration date until
+its resolution date, whatever year it came in.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dashboard.models import cases
+from queries.cases import case_list_select, fetch_case_list
+from queries.filters import Filters, Scope, case_conditions, unresolved_backlog_condition
+from queries.regions import counties, townships
+
+
+def _backlog_cases(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Registration and resolution dates of every backlog case registered by the period end."""
+    stmt = sa.select(
+        cases.c.township_code, cases.c.county_code, cases.c.registered_on, cases.c.resolved_on
+    ).where(
+        *case_conditions(scope, filters, period=False),
+        cases.c.is_backlog.is_(True),
+        cases.c.registered_on <= filters.as_of,
+    )
+    frame = pd.DataFrame(
+        conn.execute(stmt).all(),
+        columns=["township_code", "county_code", "registered_on", "resolved_on"],
+    )
+    frame["registered_on"] = pd.to_datetime(frame["registered_on"])
+    frame["resolved_on"] = pd.to_datetime(frame["resolved_on"])
+    return frame
+
+
+def _months(filters: Filters) -> pd.DatetimeIndex:
+    start, end = filters.period
+    return pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), end, freq="MS")
+
+
+def _month_end(month_start: pd.Timestamp, filters: Filters) -> pd.Timestamp:
+    return min(month_start + pd.offsets.MonthEnd(0), pd.Timestamp(filters.as_of))
+
+
+def backlog_monthly(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Per month of the period: backlog cases opened, resolved, and remaining at month end."""
+    frame = _backlog_cases(conn, scope, filters)
+    rows = []
+    for month in _months(filters):
+        month_end = _month_end(month, filters)
+        opened = frame["registered_on"].between(month, month_end)
+        resolved = frame["resolved_on"].between(month, month_end)
+        remaining = (frame["registered_on"] <= month_end) & (
+            frame["resolved_on"].isna() | (frame["resolved_on"] > month_end)
+        )
+        rows.append(
+            {
+                "month": month.strftime("%Y-%m"),
+                "opened": int(opened.sum()),
+                "resolved": int(resolved.sum()),
+                "remaining": int(remaining.sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["month", "opened", "resolved", "remaining"])
+
+
+def backlog_by_township(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Every township in scope with its backlog at the period end (zeros included),
+    sorted by unresolved backlog, largest first."""
+    frame = _backlog_cases(conn, scope, filters)
+    as_of = pd.Timestamp(filters.as_of)
+    frame["resolved"] = frame["resolved_on"].notna() & (frame["resolved_on"] <= as_of)
+    per_township = frame.groupby("township_code").agg(
+        backlog_total=("resolved", "size"), backlog_resolved=("resolved", "sum")
+    )
+    towns = townships(conn, scope)
+    if filters.county_code:
+        towns = towns[towns["county_code"] == filters.county_code]
+    if filters.township_code:
+        towns = towns[towns["code"] == filters.township_code]
+    county_names = counties(conn, scope).set_index("code")["name"]
+    out = towns.rename(columns={"code": "township_code", "name": "township_name"})
+    out = out.join(per_township, on="township_code")
+    out["backlog_total"] = out["backlog_total"].fillna(0).astype("int64")
+    out["backlog_resolved"] = out["backlog_resolved"].fillna(0).astype("int64")
+    out["unresolved"] = out["backlog_total"] - out["backlog_resolved"]
+    out["county_name"] = out["county_code"].map(county_names)
+    out["per_10k"] = (out["unresolved"] / out["population"].astype("float") * 10_000).round(2)
+    columns = [
+        "township_code",
+        "township_name",
+        "county_code",
+        "county_name",
+        "population",
+        "backlog_total",
+        "backlog_resolved",
+        "unresolved",
+        "per_10k",
+        "lon",
+        "lat",
+    ]
+    return (
+        out[columns]
+        .sort_values(["unresolved", "township_code"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+
+
+def backlog_township_month(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Unresolved backlog per township at the end of each month of the period (long form)."""
+    frame = _backlog_cases(conn, scope, filters)
+    towns = townships(conn, scope)[["code", "name"]]
+    rows = []
+    for month in _months(filters):
+        month_end = _month_end(month, filters)
+        remaining = frame[
+            (frame["registered_on"] <= month_end)
+            & (frame["resolved_on"].isna() | (frame["resolved_on"] > month_end))
+        ]
+        counts = remaining.groupby("township_code").size()
+        for code, name in towns.itertuples(index=False):
+            rows.append(
+                {
+                    "township_code": code,
+                    "township_name": name,
+                    "month": month.strftime("%Y-%m"),
+                    "unresolved": int(counts.get(code, 0)),
+                }
+            )
+    out = pd.DataFrame(rows, columns=["township_code", "township_name", "month", "unresolved"])
+    if filters.county_code or filters.township_code:
+        keep = set(backlog_by_township(conn, scope, filters)["township_code"])
+        out = out[out["township_code"].isin(keep)].reset_index(drop=True)
+    return out
+
+
+def unresolved_backlog_cases(
+    conn: Connection, scope: Scope, filters: Filters, township_code: str | None = None
+) -> pd.DataFrame:
+    """The unresolved backlog cases at the period end, oldest first."""
+    conditions = [
+        *case_conditions(scope, filters, period=False),
+        unresolved_backlog_condition(filters.as_of),
+    ]
+    if township_code:
+        conditions.append(cases.c.township_code == township_code)
+    frame = fetch_case_list(conn, case_list_select(*conditions), filters.as_of)
+    return frame.sort_values(["days_open", "case_no"], ascending=[False, True]).reset_index(
+        drop=True
+    )

@@ -1,0 +1,50 @@
+"""Regions in the caller's scope: lists for selectors and township boundaries for maps."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dashboard.models import regions
+from queries.filters import Filters, Scope
+
+REGION_COLUMNS = ("code", "name", "level", "parent_code", "lon", "lat", "population")
+
+
+def _in_scope(scope: Scope) -> sa.ColumnElement[bool]:
+    if scope.level == "township":
+        return regions.c.code == scope.region_code
+    if scope.level == "county":
+        return sa.or_(regions.c.code == scope.region_code, regions.c.parent_code == scope.region_code)
+    return regions.c.code.like(scope.region_code[:4] + "%")
+
+
+def region_list(conn: Connection, scope: Scope, level: str, *, boundaries: bool = False) -> pd.DataFrame:
+    """Regions of one level inside the scope, ordered by code."""
+    columns = [regions.c[name] for name in REGION_COLUMNS]
+    if boundaries:
+        columns.append(regions.c.boundary)
+    stmt = (
+        sa.select(*columns)
+        .where(_in_scope(scope), regions.c.level == level)
+        .order_by(regions.c.code)
+    )
+    frame = pd.DataFrame(conn.execute(stmt).mappings().all())
+    if frame.empty:
+        return pd.DataFrame(columns=list(REGION_COLUMNS) + (["boundary"] if boundaries else []))
+    return frame
+
+
+def counties(conn: Connection, scope: Scope, filters: Filters | None = None) -> pd.DataFrame:
+    """Counties in scope (filters are accepted for a uniform signature; regions are not
+    narrowed by them)."""
+    return region_list(conn, scope, "county")
+
+
+def townships(
+    conn: Connection, scope: Scope, filters: Filters | None = None, boundaries: bool = False
+) -> pd.DataFrame:
+    """Townships in scope with their county code (and boundary GeoJSON if asked)."""
+    frame = region_list(conn, scope, "township", boundaries=boundaries)
+    return frame.rename(columns={"parent_code": "county_code"})
