@@ -97,8 +97,10 @@ SURNAMES = tuple(
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
 )
 GIVEN_CHARS = tuple(
-    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文斌宇浩凯鹏飞俊峰辉波宁"
-    "海燕雪梅琳晨阳春林东志成永庆福德兴旺金银玲凤云莲翠荣光发祥宏新德利忠学荣"
+    dict.fromkeys(
+        "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文斌宇浩凯鹏飞俊峰辉波宁"
+        "海燕雪梅琳晨阳春林东志成永庆福德兴旺金银玲凤云莲翠荣光发祥宏新利忠学"
+    )
 )
 
 SUMMARIES = {
@@ -316,7 +318,7 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
     progress_in_period = reg / max(n_days - 1, 1)
 
     # territory
-    t_weights = city.township_population * rng.lognormal(0.0, 0.3, len(city.township_codes))
+    t_weights = city.township_population * rng.lognormal(0.0, 0.2, len(city.township_codes))
     t_weights = t_weights * np.where(city.hot, 4.0, 1.0)
     township = _pick(rng, t_weights, n)
     county = city.township_county[township]
@@ -373,7 +375,8 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
 
     # acceptance: days after registration
     late_accept = general & (rng.random(n) < 0.035)
-    accept_general = 1 + _pick(rng, np.array([12, 16, 16, 14, 11, 9, 7, 6, 5, 4, 2, 1, 1, 1, 1.0]), n)
+    accept_weights = np.array([12, 16, 16, 14, 11, 9, 7, 6, 5, 4, 2, 1, 1, 1, 1.0])  # 1..15 days
+    accept_general = 1 + _pick(rng, accept_weights, n)
     accept_fast = rng.integers(0, np.array([11, 4, 2, 3])[track])  # general unused here
     accept_delay = np.where(
         late_accept, rng.integers(16, 31, n), np.where(general, accept_general, accept_fast)
@@ -445,7 +448,9 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
         today + np.maximum(6, np.ceil(0.25 * b_age).astype(np.int64) + 1) + rng.integers(0, 120, b),
         origin,
     )
-    open_target = np.where(color == 0, red_target, np.where(color == 1, yellow_target, green_target))
+    open_target = np.where(
+        color == 0, red_target, np.where(color == 1, yellow_target, green_target)
+    )
     b_target = np.where(b_unresolved, open_target, b_target)
     # leaders: mostly a county-level leader of the county, some city or township level
     level = _pick(rng, np.array([0.70, 0.12, 0.18]), b)  # county / city / township
@@ -546,18 +551,18 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
         "clearance_target": clearance_target,
         "leader": leader,
         # personal details and wording
-        "surname": rng.integers(0, len(SURNAMES), n),
-        "given": rng.integers(0, len(GIVEN_CHARS), (n, 2)),
-        "given_len": np.where(rng.random(n) < 0.3, 1, 2),
-        "phone": rng.integers(0, 10**9, n),
-        "birth_age_days": rng.integers(20 * 365, 80 * 365, n),
-        "id_seq": rng.integers(0, 1000, n),
-        "summary": rng.integers(0, 60, n),
-        "summary_end": rng.integers(0, len(SUMMARY_ENDINGS), n),
-        "notes": rng.integers(0, 6, (n, 5)),
+        "surname": rng.integers(0, len(SURNAMES), n, dtype=np.int16),
+        "given": rng.integers(0, len(GIVEN_CHARS), (n, 2), dtype=np.int16),
+        "given_len": np.where(rng.random(n) < 0.3, 1, 2).astype(np.int8),
+        "phone": rng.integers(0, 10**9, n, dtype=np.int32),
+        "birth_age_days": rng.integers(20 * 365, 80 * 365, n, dtype=np.int32),
+        "id_seq": rng.integers(0, 1000, n, dtype=np.int16),
+        "summary": rng.integers(0, 60, n, dtype=np.int8),
+        "summary_end": rng.integers(0, len(SUMMARY_ENDINGS), n, dtype=np.int8),
+        "notes": rng.integers(0, 6, (n, 5), dtype=np.int8),
         "handled_by_bureau": dual & (rng.random(n) < 0.5),
-        "times": rng.integers(0, WORKDAY_SECONDS, (n, len(EVENT_KINDS))),
-        "gaps": rng.integers(300, 5400, (n, len(EVENT_KINDS))),
+        "times": rng.integers(0, WORKDAY_SECONDS, (n, len(EVENT_KINDS)), dtype=np.int32),
+        "gaps": rng.integers(300, 5400, (n, len(EVENT_KINDS)), dtype=np.int32),
     }
 
 
@@ -626,10 +631,11 @@ def _case_rows(plan: dict, sl: slice, city: _City, case_no: np.ndarray) -> list[
     street = city.township_is_street[township]
     who = np.where(street, "居民", "村民")
     place = np.array(city.township_names, dtype=object)[township]
+    together = np.where(plan["channel"][sl] == CHANNEL_CODES.index("visit"), "集体来访", "联名")
     summaries = [
-        f"{p}{n}名{w}联名{t}{e}" if c else f"{p}{w}{t}{e}"
-        for p, n, w, t, e, c in zip(
-            place.tolist(), persons.tolist(), who.tolist(), templates.tolist(),
+        f"{p}{n}名{w}{g}{t}{e}" if c else f"{p}{w}{t}{e}"
+        for p, n, w, g, t, e, c in zip(
+            place.tolist(), persons.tolist(), who.tolist(), together.tolist(), templates.tolist(),
             np.array(SUMMARY_ENDINGS, dtype=object)[plan["summary_end"][sl]].tolist(),
             collective.tolist(), strict=True,
         )

@@ -177,6 +177,7 @@ def _make_contiguous(geoms):
 
 def _county_polygons(outline, rng):
     import numpy as np
+    import shapely
 
     points = _random_points_in(outline, 360, rng)
     cells = _voronoi_cells(points, outline)
@@ -186,7 +187,6 @@ def _county_polygons(outline, rng):
     dist = np.linalg.norm((points[:, None, :] - centres[None, :, :]) * scale, axis=2)
     score = dist / weights[None, :] * rng.lognormal(0.0, 0.12, dist.shape)
     owner = score.argmin(axis=1)
-    import shapely
 
     # smooth the borders: a cell surrounded mostly by another county joins it
     tree = shapely.STRtree(cells)
@@ -225,13 +225,11 @@ def _township_polygons(county, n, rng):
         seeds = np.array(moved)
     # a little jitter so the map is not too regular, then the final cells
     seeds = seeds + rng.normal(0.0, 0.004, seeds.shape)
+    inside = [cell.point_on_surface() for cell in _voronoi_cells(seeds, county)]
     seeds = np.array(
         [
-            s if county.contains(shapely.Point(s)) else (c.x, c.y)
-            for s, c in zip(
-                seeds, [cell.point_on_surface() for cell in _voronoi_cells(seeds, county)],
-                strict=True,
-            )
+            seed if county.contains(shapely.Point(seed)) else (point.x, point.y)
+            for seed, point in zip(seeds, inside, strict=True)
         ]
     )
     return _make_contiguous(_voronoi_cells(seeds, county))
@@ -344,13 +342,13 @@ def build_geography(path: str | Path | None = GEOJSON_PATH, seed: int = BUILD_SE
 
     township_polys = []
     township_meta = []
-    for (code, _name, _c, _w, _kinds), county in zip(COUNTIES, county_polys, strict=True):
+    for (code, _name, seat, _w, _kinds), county in zip(COUNTIES, county_polys, strict=True):
         entries = names[code]
         cells = _township_polygons(county, len(entries), rng)
         # streets (numbered first, as in real division codes) take the cells nearest
         # the county seat, 乡 the outlying ones
-        order = sorted(range(len(cells)), key=lambda i: shapely.Point(_c).distance(
-            cells[i].centroid))
+        distance = [shapely.Point(seat).distance(cell.centroid) for cell in cells]
+        order = sorted(range(len(cells)), key=distance.__getitem__)
         for number, (i, (t_name, kind)) in enumerate(
             zip(order, entries, strict=True), start=1
         ):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from dashboard import db
 from dashboard.labels import DOMAINS
 from dashboard.rules import RULE_COLUMNS, assign_colors, count_colors
-from sample_data.generator import load_sample
+from sample_data.generator import SUMMARIES, load_sample
 from sample_data.geography import GEOJSON_PATH, load_geography
 
 UNTIL = dt.date(2026, 11, 22)
@@ -257,6 +257,13 @@ def test_case_numbers_and_personal_fields(frame):
         total = sum(int(d) * f for d, f in zip(id_no[:17], factors, strict=True))
         assert "10X98765432"[total % 11] == id_no[17]
     assert frame["summary"].str.len().gt(5).all()
+    # the summary names the township and fits the domain
+    names = {r["code"]: r["name"] for r in load_geography()}
+    for summary, township, domain in zip(
+        frame["summary"], frame["township_code"], frame["domain"], strict=True
+    ):
+        assert summary.startswith(names[township])
+        assert any(template in summary for template in SUMMARIES[domain]), (summary, domain)
 
 
 def test_regions_units_consistent(generated, frame):
