@@ -23,3 +23,13 @@ def today() -> dt.date:
     if pinned:
         return dt.date.fromisoformat(pinned)
     return dt.date.today()
+
+
+def attachments_dir() -> Path:
+    """Where case attachments are stored (`ATTACHMENTS_DIR`, default data/attachments)."""
+    return Path(os.environ.get("ATTACHMENTS_DIR") or PROJECT_ROOT / "data" / "attachments")
+
+
+def import_max_bytes() -> int:
+    """Largest ledger file accepted (`IMPORT_MAX_MB`, default 100 MB)."""
+    return int(float(os.environ.get("IMPORT_MAX_MB") or 100) * 1024 * 1024)

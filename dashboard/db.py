@@ -47,6 +47,19 @@ def has_schema(engine: Engine) -> bool:
     return sa.inspect(engine).has_table("cases")
 
 
+def missing_columns(engine: Engine) -> list[str]:
+    """Columns the models define but the database's existing tables lack (a database
+    made by an older version). New tables are not listed: `create_schema` adds them."""
+    inspector = sa.inspect(engine)
+    missing = []
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+    return missing
+
+
 def is_empty(engine: Engine) -> bool:
     """True when there is no schema or no region and no case in it."""
     if not has_schema(engine):

@@ -54,9 +54,18 @@ EVENT_KINDS = {
     "replied": "答复",
     "feedback": "反馈",
     "evaluated": "评价",
+    "extended": "延期",
+    "updated": "台账更新",
 }
 
-STAGES = {"acceptance": "待受理", "handling": "办理中"}
+STAGES = {"acceptance": "待受理", "handling": "办理中", "clearance": "积案化解"}
+
+REMINDER_LEVELS = {
+    "officer": "经办人提醒（前 15 日）",
+    "deputy": "分管负责人督促（前 10 日）",
+    "head": "书面通知主要负责人（前 5 日）",
+    "overdue": "超期督办（每日）",
+}
 
 COLORS = {"red": "红色", "yellow": "黄色", "green": "绿色"}
 

@@ -91,6 +91,12 @@ class Case(Base):
     leader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leaders.id"))  # 包案领导
     escalation: Mapped[str] = mapped_column(sa.String(10), default="none")  # 越级: none/province/beijing
     is_repeat: Mapped[bool] = mapped_column(sa.Boolean, default=False)  # 是否重复
+    # Computed by dashboard.deadlines from the dates, track and county preset:
+    preset: Mapped[str | None] = mapped_column(sa.String(20))  # rule preset applied
+    feedback_due: Mapped[dt.date | None] = mapped_column(sa.Date)  # initial feedback (green channel)
+    meeting_due: Mapped[dt.date | None] = mapped_column(sa.Date)  # meet the petitioner (double-sign)
+    extension_days: Mapped[int] = mapped_column(sa.Integer, default=0)  # approved extensions
+    deadline_provisional: Mapped[bool] = mapped_column(sa.Boolean, default=False)
 
     __table_args__ = (
         sa.Index("ix_cases_registered_on", "registered_on"),
@@ -101,6 +107,115 @@ class Case(Base):
         sa.Index("ix_cases_domain", "domain"),
         sa.Index("ix_cases_leader", "leader_id"),
     )
+
+
+class Holiday(Base):
+    """One day of the State Council schedule entered by an administrator: a holiday
+    (rest day) or a swapped working day (调休上班). A year with rows here uses them
+    instead of the chinese-calendar package."""
+
+    __tablename__ = "holidays"
+
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # holiday / workday
+    name: Mapped[str | None] = mapped_column(sa.String(50))
+
+
+class RulePreset(Base):
+    """A named set of time limits (domain.md §4). Units: calendar / working days.
+    A limit left empty does not apply under that preset."""
+
+    __tablename__ = "rule_presets"
+
+    name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(50))
+    acceptance_days: Mapped[int] = mapped_column(sa.Integer)
+    acceptance_unit: Mapped[str] = mapped_column(sa.String(10))
+    handling_days: Mapped[int] = mapped_column(sa.Integer)
+    handling_unit: Mapped[str] = mapped_column(sa.String(10))
+    extension_max_days: Mapped[int] = mapped_column(sa.Integer, default=0)  # 0: no extension
+    extension_unit: Mapped[str] = mapped_column(sa.String(10), default="calendar")
+    max_extensions: Mapped[int] = mapped_column(sa.Integer, default=0)
+    review_days: Mapped[int | None] = mapped_column(sa.Integer)  # 复查 / 复核
+    review_unit: Mapped[str] = mapped_column(sa.String(10), default="calendar")
+    feedback_days: Mapped[int | None] = mapped_column(sa.Integer)
+    feedback_unit: Mapped[str] = mapped_column(sa.String(10), default="calendar")
+    meeting_days: Mapped[int | None] = mapped_column(sa.Integer)
+    meeting_unit: Mapped[str] = mapped_column(sa.String(10), default="working")
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class RuleAssignment(Base):
+    """Which preset a region (county, or the city as default) uses, for all tracks
+    (track '*') or one track."""
+
+    __tablename__ = "rule_assignments"
+
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
+    track: Mapped[str] = mapped_column(sa.String(20), primary_key=True)  # '*' or a track
+    preset: Mapped[str] = mapped_column(sa.ForeignKey("rule_presets.name"))
+
+
+class ColorRuleRow(Base):
+    """Three-color thresholds of a region (a county, or the city default)."""
+
+    __tablename__ = "color_rules"
+
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
+    yellow_days_left: Mapped[int] = mapped_column(sa.Integer)
+    yellow_used_share: Mapped[float] = mapped_column(sa.Float)
+    red_past_deadline: Mapped[bool] = mapped_column(sa.Boolean)
+    red_backlog_past_target: Mapped[bool] = mapped_column(sa.Boolean)
+    updated_by: Mapped[str | None] = mapped_column(sa.String(50))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+
+
+class CaseExtension(Base):
+    """An approved extension of a case's handling deadline (延期), append-only."""
+
+    __tablename__ = "case_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    days: Mapped[int] = mapped_column(sa.Integer)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    approver: Mapped[str] = mapped_column(sa.String(50))
+    approved_on: Mapped[dt.date] = mapped_column(sa.Date)
+
+
+class Reminder(Base):
+    """A 115 reminder (or a daily overdue escalation) recorded on a day."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    level: Mapped[str] = mapped_column(sa.String(10))  # officer / deputy / head / overdue
+    handling_due: Mapped[dt.date] = mapped_column(sa.Date)
+    reminded_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    days_left: Mapped[int] = mapped_column(sa.Integer)
+
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "level", "handling_due", "reminded_on", name="uq_reminder"),
+    )
+
+
+class Attachment(Base):
+    """A file kept with a case (photo, audio, video, document); the bytes live in the
+    attachments folder under `stored_name`."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # photo / audio / video / document
+    size_bytes: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    stored_name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    uploaded_by: Mapped[str] = mapped_column(sa.String(50))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
 
 
 class CaseUnit(Base):
@@ -126,12 +241,38 @@ class CaseEvent(Base):
     note: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class Meeting(Base):
+    """A supervision meeting (督查会 / 视频抽查会) whose cases are drawn at random.
+
+    Commit-reveal: a seed generated before the meeting is kept here unseen; only its
+    SHA-256 (the commitment) is published with the meeting notice. At the meeting the
+    seed is revealed and used; anyone can check SHA-256(seed) against the commitment."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(100))
+    scheduled_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    scope_code: Mapped[str] = mapped_column(sa.String(12), index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(50))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    seed_commitment: Mapped[str | None] = mapped_column(sa.String(64))
+    secret_seed: Mapped[str | None] = mapped_column(sa.String(64))
+    revealed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+
+
 class SpotCheckDraw(Base):
-    """An append-only record of one spot-check draw (随机抽查)."""
+    """An append-only record of one spot-check draw (随机抽查). A redraw is a new
+    record naming the draw it replaces and why; `record_digest` chains every record
+    to the one before it, so editing a stored draw is detectable."""
 
     __tablename__ = "spot_check_draws"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    replaces_draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("spot_check_draws.id"))
+    redraw_reason: Mapped[str | None] = mapped_column(sa.Text)
+    record_digest: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
     created_by: Mapped[str] = mapped_column(sa.String(50))
     scope_code: Mapped[str] = mapped_column(sa.String(12), index=True)  # caller's region
@@ -153,6 +294,7 @@ class SpotCheckCandidate(Base):
     draw_id: Mapped[int] = mapped_column(sa.ForeignKey("spot_check_draws.id"), primary_key=True)
     case_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     county_code: Mapped[str] = mapped_column(sa.String(12))
+    weight: Mapped[float] = mapped_column(sa.Float, default=1.0)
 
 
 class SpotCheckDrawCase(Base):
@@ -166,6 +308,23 @@ class SpotCheckDrawCase(Base):
     case_no: Mapped[str] = mapped_column(sa.String(40))
 
 
+class MeetingOutcome(Base):
+    """What the meeting concluded on one drawn case: the leader's report, the comment,
+    a rating and a follow-up deadline (督查会后跟进). Append-only; the latest counts."""
+
+    __tablename__ = "meeting_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_id: Mapped[int] = mapped_column(sa.ForeignKey("spot_check_draws.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    leader_report: Mapped[str] = mapped_column(sa.Text)
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    rating: Mapped[str] = mapped_column(sa.String(20))  # satisfactory / needs_work / unsatisfactory
+    follow_up_due: Mapped[dt.date | None] = mapped_column(sa.Date)
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
 regions = Region.__table__
 units = Unit.__table__
 leaders = Leader.__table__
@@ -175,3 +334,12 @@ case_events = CaseEvent.__table__
 spot_check_draws = SpotCheckDraw.__table__
 spot_check_candidates = SpotCheckCandidate.__table__
 spot_check_draw_cases = SpotCheckDrawCase.__table__
+meetings = Meeting.__table__
+attachments = Attachment.__table__
+meeting_outcomes = MeetingOutcome.__table__
+holidays = Holiday.__table__
+rule_presets = RulePreset.__table__
+rule_assignments = RuleAssignment.__table__
+color_rules = ColorRuleRow.__table__
+case_extensions = CaseExtension.__table__
+reminders = Reminder.__table__

@@ -1,16 +1,21 @@
 """Supervision rules: which stage an open case is in, its current deadline, its color.
 
 This is the single implementation of the three-color rule (domain.md §5). Every page,
-the `kpi` command and the supervision list call `assign_colors`.
+the `kpi` command and the supervision list call `assign_colors` with the rules loaded
+from the database by `load_rules` (per county, city default from §5).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dashboard.models import color_rules, regions
 
 COLOR_ORDER = ("red", "yellow", "green")
 
@@ -27,8 +32,50 @@ class ColorRule:
 
 DEFAULT_RULE = ColorRule()
 
+
+@dataclass(frozen=True)
+class RuleBook:
+    """The color rule of every county: its own thresholds, else the city default."""
+
+    default: ColorRule = DEFAULT_RULE
+    by_region: dict[str, ColorRule] = field(default_factory=dict)
+
+    def for_county(self, county_code: str | None) -> ColorRule:
+        return self.by_region.get(county_code or "", self.default)
+
+
+def load_rules(conn: Connection) -> RuleBook:
+    """Thresholds stored in `color_rules`: a city row sets the default, county rows
+    override it for their county."""
+    rows = conn.execute(
+        sa.select(color_rules, regions.c.level).join(regions, regions.c.code == color_rules.c.region_code)
+    ).mappings().all()
+    default, by_region = DEFAULT_RULE, {}
+    for row in rows:
+        rule = ColorRule(**{f.name: row[f.name] for f in fields(ColorRule)})
+        if row["level"] == "city":
+            default = rule
+        else:
+            by_region[row["region_code"]] = rule
+    return RuleBook(default, by_region)
+
+
+def save_rule(conn: Connection, region_code: str, rule: ColorRule | None, *, by: str) -> None:
+    """Store a region's thresholds (None removes a county's own rule)."""
+    if rule is not None:
+        if not 0 <= rule.yellow_days_left <= 60:
+            raise ValueError("黄色提醒天数应在 0 至 60 之间。")
+        if not 0 < rule.yellow_used_share <= 1:
+            raise ValueError("黄色时限占比应大于 0、不超过 100%。")
+    conn.execute(color_rules.delete().where(color_rules.c.region_code == region_code))
+    if rule is not None:
+        conn.execute(color_rules.insert().values(
+            region_code=region_code, updated_by=by, updated_at=dt.datetime.now(), **asdict(rule)))
+
+
 # Columns `assign_colors` needs; queries select exactly these for open cases.
 RULE_COLUMNS = (
+    "county_code",
     "registered_on",
     "accepted_on",
     "acceptance_due",
@@ -44,14 +91,26 @@ def _dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, errors="coerce")
 
 
-def assign_colors(
-    frame: pd.DataFrame, as_of: dt.date, rule: ColorRule = DEFAULT_RULE
-) -> pd.DataFrame:
-    """Return a copy of `frame` (open cases) with stage, deadline, days_left, color.
+def _thresholds(frame: pd.DataFrame, rules: ColorRule | RuleBook) -> pd.DataFrame:
+    """One row of thresholds per case, from its county's rule."""
+    if isinstance(rules, ColorRule):
+        rules = RuleBook(rules)
+    if "county_code" not in frame or not rules.by_region:
+        return pd.DataFrame([asdict(rules.default)] * len(frame), index=frame.index)
+    counties = frame["county_code"].fillna("").astype(str)
+    table = {code: asdict(rules.for_county(code)) for code in counties.unique()}
+    return pd.DataFrame([table[code] for code in counties], index=frame.index)
 
-    stage: `acceptance` until accepted, then `handling`; a backlog case that is closed
-    but not resolved stays on the clearance list (`clearance`) with its clearance target
-    as deadline. Cases closed and not open as backlog get no color (None).
+
+def assign_colors(
+    frame: pd.DataFrame, as_of: dt.date, rules: ColorRule | RuleBook = DEFAULT_RULE
+) -> pd.DataFrame:
+    """Return a copy of `frame` with stage, deadline, days_left, color.
+
+    stage: a backlog case not yet resolved is supervised against its clearance target
+    (`clearance`), whatever its handling state; other cases are in `acceptance` until
+    accepted, then in `handling` until closed. Closed cases get no color (None).
+    Thresholds come from the case's county rule.
     """
     out = frame.copy()
     if out.empty:
@@ -67,13 +126,14 @@ def assign_colors(
     resolved = _dates(out["resolved_on"])
     target = _dates(out["clearance_target"])
     backlog = out["is_backlog"].fillna(False).astype(bool)
+    limits = _thresholds(out, rules)
 
     is_closed = closed.notna() & (closed <= today)
     is_resolved = resolved.notna() & (resolved <= today)
-    in_acceptance = ~is_closed & (accepted.isna() | (accepted > today))
-    in_handling = ~is_closed & ~in_acceptance
-    in_clearance = is_closed & backlog & ~is_resolved
-    has_color = ~is_closed | in_clearance
+    in_clearance = backlog & ~is_resolved
+    in_acceptance = ~in_clearance & ~is_closed & (accepted.isna() | (accepted > today))
+    in_handling = ~in_clearance & ~is_closed & ~in_acceptance
+    has_color = in_clearance | in_acceptance | in_handling
 
     stage = np.select(
         [in_acceptance, in_handling, in_clearance], ["acceptance", "handling", "clearance"], None
@@ -86,18 +146,17 @@ def assign_colors(
     used_share = np.where(limit_days > 0, used_days / limit_days.where(limit_days > 0, 1), 1.0)
     used_share = pd.Series(used_share, index=out.index).where(start.notna() & deadline.notna())
 
-    red = pd.Series(False, index=out.index)
-    if rule.red_past_deadline:
-        red |= days_left.notna() & (days_left < 0)
-    if rule.red_backlog_past_target:
-        red |= backlog & ~is_resolved & target.notna() & (target < today)
-    yellow = (days_left.notna() & (days_left <= rule.yellow_days_left)) | (
-        used_share.notna() & (used_share >= rule.yellow_used_share)
+    past = days_left.notna() & (days_left < 0)
+    red = (past & ~in_clearance & limits["red_past_deadline"]) | (
+        past & in_clearance & limits["red_backlog_past_target"]
+    )
+    yellow = (days_left.notna() & (days_left <= limits["yellow_days_left"])) | (
+        used_share.notna() & (used_share >= limits["yellow_used_share"])
     )
     color = np.where(red, "red", np.where(yellow, "yellow", "green"))
 
     out["stage"] = pd.Series(stage, index=out.index).where(has_color, None)
-    out["deadline"] = deadline.dt.date.where(deadline.notna(), None)
+    out["deadline"] = deadline.dt.date.where(deadline.notna() & has_color, None)
     out["days_left"] = days_left.astype("Int64").where(has_color)
     out["color"] = pd.Series(color, index=out.index, dtype="object").where(has_color, None)
     return out

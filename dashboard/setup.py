@@ -8,8 +8,13 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 
 from dashboard import config, db
+from dashboard.deadlines import recompute, seed_presets
 
 Progress = Callable[[float, str], None]
+
+
+class OutdatedDatabase(RuntimeError):
+    """A database made by an older version of the product."""
 
 
 class DatabaseNotEmpty(RuntimeError):
@@ -35,11 +40,17 @@ def initialise(
         db.drop_schema(engine)
     started = time.perf_counter()
     db.create_schema(engine)
+    with engine.begin() as conn:
+        seed_presets(conn)
     summary: dict = {"sample": sample}
     if sample:
         from sample_data.generator import load_sample
 
         summary.update(load_sample(engine, cases=cases, seed=seed, progress=progress))
+        if progress:
+            progress(0.99, "按时限规则和节假日计算办理期限…")
+        with engine.begin() as conn:
+            recompute(conn)
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -47,6 +58,15 @@ def initialise(
 def ensure_database(engine: Engine, progress: Progress | None = None) -> bool:
     """First run: create the database with the sample city. Returns True if it did."""
     if not db.is_empty(engine):
+        missing = db.missing_columns(engine)
+        if missing:
+            raise OutdatedDatabase(
+                f"数据库结构是旧版本（缺少 {len(missing)} 个字段，如 {missing[0]}）。"
+                "请备份后运行 `python -m dashboard init --sample --force` 重建示例库，或重新导入台账。"
+            )
+        db.create_schema(engine)  # tables added since the database was made
+        with engine.begin() as conn:
+            seed_presets(conn)
         return False
     initialise(engine, sample=True, progress=progress)
     return True

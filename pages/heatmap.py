@@ -9,9 +9,11 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from pages import widgets
+from pages import ensure_navigation, widgets
 from queries.backlog import backlog_by_township, backlog_township_month, unresolved_backlog_cases
 from queries.regions import townships
+
+ensure_navigation()
 
 LAYER_ID = "townships"
 # Sequential palette, light to dark red; class 0 is for townships with no backlog.

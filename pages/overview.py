@@ -3,9 +3,11 @@
 import altair as alt
 import streamlit as st
 
-from pages import widgets
+from pages import ensure_navigation, widgets
 from queries.backlog import backlog_by_township, backlog_monthly
 from queries.kpi import indicators, same_day_last_year
+
+ensure_navigation()
 
 TOP_TOWNSHIPS = 10
 
@@ -63,7 +65,8 @@ with left:
         bar_chart = base.mark_bar().encode(
             xOffset="kind:N",
             y=alt.Y("count:Q", title="新增 / 化解（件）"),
-            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=["#9e9ac8", "#2ca02c"]),
+            color=alt.Color("kind:N", title=None,
+                            scale=alt.Scale(domain=["新增积案", "化解积案"], range=["#9e9ac8", "#2ca02c"]),
                             legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("kind:N", title="类型"),
                      alt.Tooltip("count:Q", title="件数")],
@@ -101,4 +104,14 @@ else:
         },
         key="overview_top_townships",
     )
-    st.page_link("pages/heatmap.py", label="在热力图中查看 →")
+    widgets.download_buttons(
+        top[["township_name", "county_name", "unresolved", "backlog_total", "backlog_resolved", "per_10k"]].rename(
+            columns={"township_name": "乡镇（街道）", "county_name": "县区", "unresolved": "未化解积案",
+                     "backlog_total": "积案总数", "backlog_resolved": "已化解", "per_10k": "每万人未化解"}),
+        "未化解积案最多的乡镇", "未化解积案最多的乡镇 · " + widgets.describe_filters(scope, filters),
+        key="overview_top_download")
+    st.markdown("点击乡镇查看其未化解积案：")
+    links = st.columns(5)
+    for i, row in enumerate(top.itertuples()):
+        links[i % 5].page_link("pages/heatmap.py", label=f"{row.township_name} {row.unresolved} 件",
+                               query_params={"township": row.township_code})

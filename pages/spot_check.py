@@ -1,58 +1,187 @@
-"""随机抽查 spot check: draw unresolved backlog cases fairly, keep every draw, reopen it."""
+"""随机抽查 spot check: prepare a supervision meeting (commit a seed), draw unresolved
+backlog cases fairly, keep and verify every draw, export the agenda, record outcomes."""
 
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
 from dashboard import config
-from dashboard.draws import ALGORITHM_VERSION, DrawError, record_draw
-from pages import widgets
-from queries.spot_check import draw_candidates, draw_history, drawn_cases
+from dashboard.agenda import agenda_excel, agenda_html
+from dashboard.draws import (
+    ALGORITHM_VERSION,
+    METHODS,
+    WEIGHT_BY,
+    DrawError,
+    DrawSpec,
+    meeting_seed,
+    record_draw,
+    verify_draw,
+)
+from dashboard.labels import BACKLOG_SOURCES, COLORS
+from dashboard.meetings import DRAW_LEAD_TIME, RATINGS, create_meeting, record_outcome
+from pages import ensure_navigation, widgets
+from queries.meetings import agenda, meeting_list, notify_list, outcomes
+from queries.spot_check import (
+    CandidateOptions,
+    as_candidates,
+    candidate_frame,
+    draw_history,
+    drawn_cases,
+)
 
-METHODS = {"simple": "简单随机", "per_county": "每县区至少一件"}
+ensure_navigation()
+
+DRAW_METHODS = ("simple", "stratified", "weighted")
+NO_MEETING = 0
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()
 today = config.today()
+now = dt.datetime.combine(today, dt.datetime.now().time()).replace(microsecond=0)
 
 st.title("随机抽查")
 st.caption(
     "从未化解积案中随机抽取，由包案领导在督查会上汇报。统计期间不影响候选范围；"
     "县区、乡镇、问题类别、信访形式筛选有效。"
 )
+notice = st.empty()  # always present, so the tabs below keep their place (and state)
+if "spot_notice" in st.session_state:
+    notice.success(st.session_state.pop("spot_notice"))
 
 with widgets.engine().connect() as conn:
-    candidates = draw_candidates(conn, scope, filters, today)
-st.markdown(f"当前候选：**{len(candidates):,}** 件未化解积案（{widgets.describe_filters(scope, filters).split(' · ', 1)[-1]}）")
+    meeting_frame = meeting_list(conn, scope)
+meeting_titles = {NO_MEETING: "不关联督查会"} | {
+    int(r.meeting_id): f"#{r.meeting_id} {r.scheduled_at:%Y-%m-%d %H:%M} {r.title}" for r in meeting_frame.itertuples()
+}
 
-with st.form("draw_form"):
-    left, middle, right = st.columns(3)
-    n = left.number_input("抽取件数", min_value=1, max_value=100, value=5, step=1, key="draw_n")
-    per_county = middle.checkbox("每个县区至少抽一件", key="draw_per_county")
-    seed = right.text_input("随机种子（可不填，自动生成）", key="draw_seed", max_chars=64,
-                            help="同一种子、同一候选清单，抽取结果完全相同，可事后复核。")
-    left, right = st.columns(2)
-    drawn_by = left.text_input("抽取人", value="市委督查室", key="draw_by", max_chars=50)
-    meeting = right.text_input("会议名称", value=f"{today:%Y年%m月}视频抽查会", key="draw_meeting",
-                               max_chars=100)
-    submitted = st.form_submit_button("抽取", type="primary")
 
-if submitted:
-    if not drawn_by.strip():
-        st.error("请填写抽取人后再抽取。")
+def time_left(when: dt.datetime) -> str:
+    seconds = int((when - now).total_seconds())
+    if seconds < 0:
+        return "已开始或已结束"
+    days, rest = divmod(seconds, 86400)
+    return (f"{days} 天 " if days else "") + f"{rest // 3600} 小时 {rest % 3600 // 60} 分"
+
+
+prepare_tab, draw_tab, record_tab, outcome_tab = st.tabs(
+    ["① 会前准备", "② 抽取", "③ 抽查记录与核验", "④ 会后记录"], key="spot_tabs"
+)
+
+# ---------------------------------------------------------------- ① meeting
+with prepare_tab:
+    st.markdown(
+        "建会时系统生成随机种子并只公布其 SHA-256 承诺值（随会议通知下发）；抽取时揭晓种子，"
+        "任何人都可核对种子与承诺值一致，证明抽取不是事后挑选。台州做法：会前 4 小时抽取。"
+    )
+    with st.form("meeting_form"):
+        left, middle, right = st.columns([3, 2, 2])
+        title = left.text_input("会议名称", value=f"{today:%Y年%m月}视频抽查会", key="meeting_title", max_chars=100)
+        day = middle.date_input("会议日期", value=today, key="meeting_day", format="YYYY-MM-DD")
+        at = right.time_input("会议时间", value=dt.time(14, 30), key="meeting_time", step=dt.timedelta(minutes=15))
+        left, right = st.columns([3, 4])
+        organiser = left.text_input("组织人", value="市委督查室", key="meeting_by", max_chars=50)
+        commit = right.checkbox("生成并承诺随机种子（推荐）", value=True, key="meeting_commit")
+        if st.form_submit_button("新建督查会"):
+            try:
+                with widgets.engine().begin() as conn:
+                    meeting_id, digest = create_meeting(
+                        conn, title=title, scheduled_at=dt.datetime.combine(day, at),
+                        scope_code=scope.region_code, created_by=organiser, commit_seed=commit)
+            except DrawError as error:
+                st.error(str(error))
+            else:
+                st.session_state["spot_notice"] = f"已建督查会 #{meeting_id}。" + (
+                    f"种子承诺值（SHA-256）：{digest}" if digest else "")
+                st.session_state["draw_meeting_id"] = meeting_id
+                st.rerun()
+    if meeting_frame.empty:
+        st.info("还没有督查会。")
     else:
+        st.dataframe(
+            pd.DataFrame({
+                "编号": meeting_frame["meeting_id"],
+                "会议": meeting_frame["title"],
+                "时间": meeting_frame["scheduled_at"].dt.strftime("%Y-%m-%d %H:%M"),
+                "距开会": meeting_frame["scheduled_at"].map(time_left),
+                "建议抽取时间": (meeting_frame["scheduled_at"] - DRAW_LEAD_TIME).dt.strftime("%m-%d %H:%M"),
+                "种子承诺值（SHA-256）": meeting_frame["seed_commitment"].fillna("（未承诺）"),
+                "种子已揭晓": meeting_frame["revealed_at"].notna().map({True: "是", False: "否"}),
+                "抽取次数": meeting_frame["n_draws"],
+            }),
+            hide_index=True, key="meeting_table",
+        )
+
+# ---------------------------------------------------------------- ② draw
+with draw_tab:
+    left, middle, right, far = st.columns(4)
+    colors = left.multiselect("督办颜色", list(COLORS), format_func=COLORS.get, key="draw_colors", placeholder="全部颜色")
+    sources = middle.multiselect("积案来源", list(BACKLOG_SOURCES), format_func=BACKLOG_SOURCES.get,
+                                 key="draw_sources", placeholder="全部来源")
+    min_days = right.number_input("最少已历时（天）", 0, 3650, 0, step=30, key="draw_min_days")
+    exclude_last = far.number_input("排除最近几次会议已抽过的案件", 0, 24, 0, key="draw_exclude_last")
+    options = CandidateOptions(tuple(colors), tuple(sources), int(min_days), int(exclude_last))
+    with widgets.engine().connect() as conn:
+        pool = candidate_frame(conn, scope, filters, today, options)
+    st.markdown(f"当前候选：**{len(pool):,}** 件未化解积案（{widgets.describe_filters(scope, filters).split(' · ', 1)[-1]}）")
+
+    left, middle, right = st.columns(3)
+    method = left.radio("抽取方式", DRAW_METHODS, format_func=METHODS.get, key="draw_method", horizontal=True)
+    k = middle.number_input("每个县区至少抽取（件）", 0, 20, 1, key="draw_k", disabled=method != "stratified")
+    weight_by = right.radio("加权依据", list(WEIGHT_BY), format_func=WEIGHT_BY.get, key="draw_weight_by",
+                            disabled=method != "weighted")
+    if method == "weighted" and not pool.empty:
+        weights = pool[f"weight_{weight_by}"]
+        share = weights.groupby(weights).agg(["size", "sum"]).rename_axis("权重").reset_index()
+        share["每件被抽中的相对机会"] = share["权重"].map(lambda w: f"{w:g} 倍")
+        share = share.rename(columns={"size": "候选件数", "sum": "权重合计"})
+        st.caption("各候选件的权重（权重为 2 的案件被抽中的机会是权重为 1 的两倍）：")
+        st.dataframe(share, hide_index=True, key="draw_weights")
+
+    with st.form("draw_form"):
+        left, middle, right = st.columns(3)
+        n = left.number_input("抽取件数", min_value=1, max_value=100, value=5, step=1, key="draw_n")
+        meeting_id = middle.selectbox("督查会", list(meeting_titles), format_func=meeting_titles.get,
+                                      key="draw_meeting_id")
+        seed = right.text_input("随机种子（可不填，自动生成）", key="draw_seed", max_chars=64,
+                                help="留空时：若所选督查会已承诺种子，则揭晓并使用该种子；否则自动生成。"
+                                "同一种子、同一候选清单，抽取结果完全相同，可事后复核。")
+        left, right = st.columns(2)
+        drawn_by = left.text_input("抽取人", value="市委督查室", key="draw_by", max_chars=50)
+        with widgets.engine().connect() as conn:
+            history = draw_history(conn, scope)
+        replace_ids = [0, *history["draw_id"].tolist()]
+        replaces = right.selectbox("重新抽取（替换已有记录，可不选）", replace_ids,
+                                   format_func=lambda i: "不替换" if i == 0 else f"替换抽查记录 #{i}", key="draw_replaces")
+        reason = st.text_input("重新抽取的理由", key="draw_reason", max_chars=200,
+                               placeholder="仅在替换已有记录时填写，例如：候选清单遗漏了某县区案件")
+        submitted = st.form_submit_button("抽取", type="primary")
+
+    if submitted:
         try:
+            if not drawn_by.strip():
+                raise DrawError("请填写抽取人后再抽取。")
+            spec = DrawSpec(n=int(n), method=method, min_per_county=int(k),
+                            weight_by=weight_by if method == "weighted" else None)
             with widgets.engine().begin() as conn:
+                used_seed = seed.strip()
+                if not used_seed and meeting_id != NO_MEETING:
+                    committed = meeting_frame.set_index("meeting_id").loc[meeting_id, "seed_commitment"]
+                    if isinstance(committed, str):
+                        used_seed, _ = meeting_seed(conn, int(meeting_id))
                 draw_id, used_seed, _ = record_draw(
-                    conn, candidates, int(n), seed=seed, per_county=per_county,
+                    conn, as_candidates(pool, spec.weight_by), int(n), seed=used_seed, spec=spec,
                     created_by=drawn_by.strip(), scope_code=scope.region_code,
-                    meeting=meeting.strip() or None,
+                    meeting=(meeting_frame.set_index("meeting_id").loc[meeting_id, "title"]
+                             if meeting_id != NO_MEETING else None),
+                    meeting_id=None if meeting_id == NO_MEETING else int(meeting_id),
+                    replaces_draw_id=None if replaces == 0 else int(replaces), redraw_reason=reason,
                     params={
-                        "region": scope.region_code,
-                        "county": filters.county_code,
-                        "township": filters.township_code,
-                        "domains": list(filters.domains),
-                        "channels": list(filters.channels),
-                        "per_county": per_county,
-                        "as_of": today.isoformat(),
+                        "region": scope.region_code, "county": filters.county_code,
+                        "township": filters.township_code, "domains": list(filters.domains),
+                        "channels": list(filters.channels), "colors": list(options.colors),
+                        "sources": list(options.sources), "min_days_open": options.min_days_open,
+                        "exclude_last": options.exclude_last, "as_of": today.isoformat(),
                     },
                 )
         except DrawError as error:
@@ -60,58 +189,129 @@ if submitted:
         else:
             st.session_state["opened_draw"] = draw_id
             st.query_params["draw"] = str(draw_id)
-            st.success(f"已抽取并保存为抽查记录 #{draw_id}，随机种子 {used_seed}。")
+            st.success(f"已抽取并保存为抽查记录 #{draw_id}，随机种子 {used_seed}。请到“③ 抽查记录与核验”查看。")
 
+# ---------------------------------------------------------------- ③ record
 with widgets.engine().connect() as conn:
     history = draw_history(conn, scope)
+opened = None
+with record_tab:
+    if history.empty:
+        st.info("还没有抽查记录。")
+    else:
+        ids = history["draw_id"].tolist()
+        linked = st.query_params.get("draw")
+        if "opened_draw" not in st.session_state and linked and linked.isdigit() and int(linked) in ids:
+            st.session_state["opened_draw"] = int(linked)
+        if st.session_state.get("opened_draw") not in ids:
+            st.session_state["opened_draw"] = ids[0]
+        replaced_by = {int(r): int(d) for d, r in zip(history["draw_id"], history["replaces_draw_id"], strict=True)
+                       if pd.notna(r)}
+        labels = {
+            row.draw_id: f"#{row.draw_id} · {row.created_at:%Y-%m-%d %H:%M} · {row.meeting or '—'} · "
+            f"{row.created_by} · {row.n_drawn} 件" + ("（已被替换）" if row.draw_id in replaced_by else "")
+            for row in history.itertuples()
+        }
+        opened = st.selectbox("打开记录", ids, format_func=labels.get, key="opened_draw")
+        st.query_params["draw"] = str(opened)
+        record = history.set_index("draw_id").loc[opened]
+        with widgets.engine().connect() as conn:
+            cases = drawn_cases(conn, scope, int(opened), today)
+            notify = notify_list(conn, scope, int(opened), today)
+            agenda_frame = agenda(conn, scope, int(opened), today)
+        cols = st.columns(4)
+        cols[0].metric("随机种子", record["seed"])
+        cols[1].metric("方式", METHODS.get(record["method"], record["method"]))
+        cols[2].metric("候选件数", f"{record['candidate_count']:,}")
+        cols[3].metric("抽中件数", f"{len(cases)}")
+        st.caption(
+            f"候选清单指纹（SHA-256）：`{record['candidate_fingerprint']}` · 算法 {record['algorithm_version']}"
+            + ("" if record["algorithm_version"] == ALGORITHM_VERSION or record["method"] != "simple" else "（旧版算法）")
+        )
+        if pd.notna(record["replaces_draw_id"]):
+            st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{record['redraw_reason']}")
+        if opened in replaced_by:
+            st.warning(f"本记录已被抽查记录 #{replaced_by[opened]} 替换（原记录保留备查）。")
+        if st.button("核验本次抽取", key="verify_draw"):
+            with widgets.engine().connect() as conn:
+                st.session_state[f"verified_{opened}"] = verify_draw(conn, int(opened))
+        result = st.session_state.get(f"verified_{opened}")  # kept across reruns (e.g. downloads)
+        if result is not None:
+            (st.success if result.ok else st.error)(
+                "核验通过：按种子和候选清单重算，结果与记录一致，记录未被改动。" if result.ok
+                else "核验未通过：记录与重算结果不一致，请立即核查。")
+            for check in result.checks:
+                # Material icons ship with Streamlit (no emoji font needed, works offline).
+                st.markdown((":green-badge[:material/check: 通过] " if check["ok"]
+                             else ":red-badge[:material/close: 未通过] ") + check["detail"])
+        widgets.case_table(cases, key="drawn_cases")
+        if not cases.empty:
+            widgets.download_buttons(
+                widgets.localize_cases(cases), f"抽查记录_{opened}",
+                f"抽查记录 #{opened} · {record['meeting'] or ''} · 种子 {record['seed']}",
+                key="draw_download",
+            )
+            title = f"督查会议程 · {record['meeting'] or f'抽查记录 #{opened}'}"
+            subtitle = f"抽查记录 #{opened} · 种子 {record['seed']} · 共 {len(cases)} 件 · 打印日期 {today:%Y-%m-%d}"
+            left, right, _ = st.columns([1, 1, 3])
+            left.download_button("下载议程 Excel", agenda_excel(agenda_frame, title), file_name=f"议程_{opened}.xlsx",
+                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                 key="agenda_xlsx")
+            right.download_button("下载打印版议程", agenda_html(agenda_frame, title, subtitle).encode("utf-8"),
+                                  file_name=f"议程_{opened}.html", mime="text/html", key="agenda_html")
+            st.markdown("**会前通知**（包案领导及所在县区）")
+            st.dataframe(notify.rename(columns={"county_name": "县区", "leader_name": "包案领导",
+                                                "leader_title": "职务", "cases": "抽中案件"}),
+                         hide_index=True, key="notify_table")
+        with st.expander("全部记录"):
+            table = history.drop(columns=["params", "candidate_fingerprint"]).copy()
+            table["method"] = table["method"].map(lambda m: METHODS.get(m, m))
+            st.dataframe(
+                table, hide_index=True,
+                column_config={
+                    "draw_id": "编号", "created_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
+                    "created_by": "抽取人", "meeting": "会议", "method": "方式", "seed": "随机种子",
+                    "n_requested": "请求件数", "candidate_count": "候选件数", "algorithm_version": "算法",
+                    "n_drawn": "抽中件数", "meeting_id": "督查会", "replaces_draw_id": "替换记录",
+                    "redraw_reason": "替换理由",
+                },
+                key="draw_history_table",
+            )
 
-st.subheader("抽查记录")
-if history.empty:
-    st.info("还没有抽查记录。")
-else:
-    ids = history["draw_id"].tolist()
-    linked = st.query_params.get("draw")
-    if "opened_draw" not in st.session_state and linked and linked.isdigit() and int(linked) in ids:
-        st.session_state["opened_draw"] = int(linked)
-    if st.session_state.get("opened_draw") not in ids:
-        st.session_state["opened_draw"] = ids[0]
-    labels = {
-        row.draw_id: f"#{row.draw_id} · {row.created_at:%Y-%m-%d %H:%M} · {row.meeting or '—'} · "
-        f"{row.created_by} · {row.n_drawn} 件"
-        for row in history.itertuples()
-    }
-    opened = st.selectbox("打开记录", ids, format_func=labels.get, key="opened_draw")
-    st.query_params["draw"] = str(opened)
-    record = history.set_index("draw_id").loc[opened]
-    with widgets.engine().connect() as conn:
-        cases = drawn_cases(conn, scope, int(opened), today)
-    cols = st.columns(4)
-    cols[0].metric("随机种子", record["seed"])
-    cols[1].metric("方式", METHODS.get(record["method"], record["method"]))
-    cols[2].metric("候选件数", f"{record['candidate_count']:,}")
-    cols[3].metric("抽中件数", f"{len(cases)}")
-    st.caption(
-        f"候选清单指纹（SHA-256）：`{record['candidate_fingerprint']}` · 算法 {record['algorithm_version']}"
-        + ("" if record["algorithm_version"] == ALGORITHM_VERSION else "（旧版算法）")
-    )
-    widgets.case_table(cases, key="drawn_cases")
-    if not cases.empty:
-        widgets.download_buttons(
-            widgets.localize_cases(cases), f"抽查记录_{opened}",
-            f"抽查记录 #{opened} · {record['meeting'] or ''} · 种子 {record['seed']}",
-            key="draw_download",
-        )
-    with st.expander("全部记录"):
-        table = history.drop(columns=["params", "candidate_fingerprint"]).copy()
-        table["method"] = table["method"].map(lambda m: METHODS.get(m, m))
-        st.dataframe(
-            table,
-            hide_index=True,
-            column_config={
-                "draw_id": "编号", "created_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
-                "created_by": "抽取人", "meeting": "会议", "method": "方式", "seed": "随机种子",
-                "n_requested": "请求件数", "candidate_count": "候选件数", "algorithm_version": "算法",
-                "n_drawn": "抽中件数",
-            },
-            key="draw_history_table",
-        )
+# ---------------------------------------------------------------- ④ outcomes
+with outcome_tab:
+    if opened is None:
+        st.info("先抽取或打开一条抽查记录。")
+    else:
+        st.markdown(f"抽查记录 #{opened}：逐件记录包案领导汇报、点评意见、评价和跟进时限。跟进事项会出现在“三色督办”页和案件详情中。")
+        with st.form("outcome_form"):
+            left, right = st.columns(2)
+            case_no = left.selectbox("案件", cases["case_no"].tolist(), key="outcome_case")
+            rating = right.radio("评价", list(RATINGS), format_func=RATINGS.get, horizontal=True, key="outcome_rating")
+            report = st.text_area("包案领导汇报（已做工作、未化解原因、下一步措施）", key="outcome_report")
+            comment = st.text_area("点评意见", key="outcome_comment")
+            left, right = st.columns(2)
+            due = left.date_input("跟进时限", value=today + dt.timedelta(days=30), key="outcome_due", format="YYYY-MM-DD")
+            by = right.text_input("记录人", value="市委督查室", key="outcome_by")
+            if st.form_submit_button("保存会后记录", type="primary"):
+                try:
+                    with widgets.engine().begin() as conn:
+                        record_outcome(conn, draw_id=int(opened), case_no=case_no, leader_report=report,
+                                       comment=comment, rating=rating, follow_up_due=due, recorded_by=by)
+                except DrawError as error:
+                    st.error(str(error))
+                else:
+                    widgets.clear_cache()
+                    st.success(f"已保存 {case_no} 的会后记录。")
+        with widgets.engine().connect() as conn:
+            recorded = outcomes(conn, scope, draw_id=int(opened))
+        if not recorded.empty:
+            st.dataframe(
+                pd.DataFrame({
+                    "信访件编号": recorded["case_no"], "评价": recorded["rating"].map(RATINGS),
+                    "汇报": recorded["leader_report"], "点评": recorded["comment"].fillna(""),
+                    "跟进时限": recorded["follow_up_due"], "记录人": recorded["recorded_by"],
+                    "记录时间": recorded["recorded_at"],
+                }),
+                hide_index=True, key="outcome_table",
+            )

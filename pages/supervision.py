@@ -1,12 +1,17 @@
 """三色督办 supervision: color counts per county and the list of open cases."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
-from dashboard.labels import COLOR_RGB, COLORS, STAGES
+from dashboard.labels import COLOR_RGB, COLORS
+from dashboard.meetings import RATINGS
 from dashboard.rules import COLOR_ORDER, count_colors
-from pages import widgets
+from pages import ensure_navigation, widgets
+from queries.meetings import follow_ups
 from queries.supervision import colors_by_county, open_cases
+
+ensure_navigation()
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()
@@ -52,21 +57,26 @@ chart = (
 st.altair_chart(chart, width="stretch")
 
 st.subheader("在办案件清单")
-left, middle, right = st.columns([2, 2, 3])
-colors = left.multiselect("颜色", list(COLOR_ORDER), default=["red", "yellow"], format_func=COLORS.get,
-                          key="supervision_colors", placeholder="全部颜色")
-stages = middle.multiselect("环节", [*STAGES, "clearance"], format_func=lambda s: STAGES.get(s, "积案化解"),
-                            key="supervision_stages", placeholder="全部环节")
-unit = right.text_input("责任单位（包含）", key="supervision_unit", placeholder="例如：自然资源")
-shown = cases
-if colors:
-    shown = shown[shown["color"].isin(colors)]
-if stages:
-    shown = shown[shown["stage"].isin(stages)]
-if unit.strip():
-    shown = shown[shown["unit_name"].fillna("").str.contains(unit.strip(), regex=False)]
+shown = widgets.open_case_filters(cases, key="supervision", default_colors=("red", "yellow"))
 st.caption(f"共 {len(shown):,} 件（按紧急程度排序：红、黄、绿，剩余天数少者在前）")
 widgets.case_table(shown, key="supervision_cases", height=460)
 if not shown.empty:
     widgets.download_buttons(widgets.localize_cases(shown), "三色督办清单",
                              "三色督办清单 · " + widgets.describe_filters(scope, filters), key="supervision_download")
+
+st.subheader("督查会跟进事项")
+pending = widgets.run_query(follow_ups, scope, filters)
+if pending.empty:
+    st.caption("没有未完成的督查会跟进事项。")
+else:
+    st.caption("督查会上评价后要求限期跟进、案件尚未办结或化解的事项，按跟进时限排序。")
+    follow_table = pd.DataFrame({
+            "信访件编号": pending["case_no"], "县区": pending["county_name"], "乡镇（街道）": pending["township_name"],
+            "责任单位": pending["unit_name"], "包案领导": pending["leader_name"].fillna(""),
+            "会上评价": pending["rating"].map(RATINGS), "点评意见": pending["comment"].fillna(""),
+            "跟进时限": pending["follow_up_due"], "剩余天数": pending["follow_up_days_left"],
+            "抽查记录": pending["draw_id"].map(lambda d: f"#{d}"),
+        })
+    st.dataframe(follow_table, hide_index=True, key="follow_up_table")
+    widgets.download_buttons(follow_table, "督查会跟进事项", "督查会跟进事项 · " + widgets.describe_filters(scope, filters),
+                             key="follow_up_download")

@@ -11,12 +11,15 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from dashboard import config, db
+from dashboard.exports import neutralise
 from dashboard.labels import CHANNELS, COLOR_RGB, COLORS, DOMAINS, STAGES, label
-from dashboard.setup import ensure_database
+from dashboard.rules import load_rules
+from dashboard.setup import OutdatedDatabase, ensure_database
 from queries.filters import Filters, Scope, scope_for
 from queries.regions import counties, townships
 
 ALL = "全部"
+PROVISIONAL_NOTE = "暂定：该年节假日安排未导入，仅按周末推算"
 
 CASE_COLUMN_LABELS = {
     "position": "序号",
@@ -35,6 +38,7 @@ CASE_COLUMN_LABELS = {
     "deadline": "当前期限",
     "days_left": "剩余天数",
     "color": "督办颜色",
+    "provisional": "期限说明",
 }
 
 
@@ -64,7 +68,11 @@ def _prepare_database(url: str) -> bool:
 
 
 def ensure_ready() -> None:
-    _prepare_database(config.database_url())
+    try:
+        _prepare_database(config.database_url())
+    except OutdatedDatabase as error:
+        st.error(str(error))
+        st.stop()
 
 
 @st.cache_data(ttl=300, show_spinner="正在查询…")
@@ -113,6 +121,9 @@ def sidebar_filters() -> Filters:
     scope = current_scope()
     county_frame, township_frame = region_frames(scope)
     today = config.today()
+    if "filters_from_link" not in st.session_state:  # a shared link restores its filters
+        st.session_state["filters_from_link"] = True
+        _restore_filters(county_frame, township_frame, today)
     with st.sidebar:
         st.markdown(f"**{scope.name}** · 数据截至 {today:%Y年%m月%d日}")
         period = st.date_input(
@@ -160,7 +171,74 @@ def sidebar_filters() -> Filters:
         channels=tuple(channels),
     )
     st.session_state["filters"] = filters
+    for key, value in filter_query(filters, today).items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    for key in set(FILTER_PARAMS) - set(filter_query(filters, today)):
+        if key in st.query_params:
+            del st.query_params[key]
     return filters
+
+
+FILTER_PARAMS = ("from", "to", "county", "town", "domain", "channel")
+
+
+def filter_query(filters: Filters, today: dt.date | None = None) -> dict[str, str]:
+    """The sidebar filters as URL parameters (defaults left out), for shareable links."""
+    today = today or config.today()
+    start, end = filters.period
+    params = {}
+    if start != dt.date(today.year, 1, 1) or end != today:
+        params |= {"from": start.isoformat(), "to": end.isoformat()}
+    if filters.county_code:
+        params["county"] = filters.county_code
+    if filters.township_code:
+        params["town"] = filters.township_code  # "township" is the heatmap's own selection
+    if filters.domains:
+        params["domain"] = ",".join(filters.domains)
+    if filters.channels:
+        params["channel"] = ",".join(filters.channels)
+    return params
+
+
+def _restore_filters(county_frame: pd.DataFrame, township_frame: pd.DataFrame, today: dt.date) -> None:
+    """Set the sidebar widgets from the link's parameters; unknown values are ignored."""
+    params = st.query_params
+    try:
+        start = dt.date.fromisoformat(params["from"]) if "from" in params else None
+        end = dt.date.fromisoformat(params["to"]) if "to" in params else None
+    except ValueError:
+        start = end = None
+    if start or end:
+        end = min(end or today, today)
+        start = min(start or dt.date(end.year, 1, 1), end)
+        st.session_state["filter_period"] = (start, end)
+    county = params.get("county")
+    if county in set(county_frame["code"]):
+        st.session_state["filter_county"] = county
+    township = params.get("town")
+    towns = township_frame if county is None else township_frame[township_frame["county_code"] == county]
+    if township in set(towns["code"]):
+        st.session_state["filter_township"] = township
+    domains = [d for d in params.get("domain", "").split(",") if d in DOMAINS]
+    channels = [c for c in params.get("channel", "").split(",") if c in CHANNELS]
+    if domains:
+        st.session_state["filter_domains"] = domains
+    if channels:
+        st.session_state["filter_channels"] = channels
+
+
+def link_params(**params: str) -> dict[str, str]:
+    """Query parameters of a link: the current filters plus the given ones."""
+    return filter_query(current_filters()) | {k: v for k, v in params.items() if v}
+
+
+def page_url(path: str, **params: str) -> str:
+    """A relative link to a page with the current filters and extra parameters."""
+    from urllib.parse import urlencode
+
+    query = link_params(**params)
+    return path + ("?" + urlencode(query) if query else "")
 
 
 def current_filters() -> Filters:
@@ -216,17 +294,25 @@ def color_swatch(color: str, text: str | None = None) -> str:
 
 
 def color_legend() -> None:
-    """Legend of the three-color rule (domain.md §5, city default)."""
-    st.markdown(
-        "&emsp;".join(
-            [
-                color_swatch("red", "红色：已超期，或积案超过化解目标日期"),
-                color_swatch("yellow", "黄色：剩余 5 天以内，或已用时限 80% 以上"),
-                color_swatch("green", "绿色：正常办理"),
-            ]
-        ),
-        unsafe_allow_html=True,
-    )
+    """Legend of the three-color rule as configured (city default, county exceptions)."""
+    with engine().connect() as conn:
+        book = load_rules(conn)
+    rule = book.default
+    red = "红色：" + "，或".join(
+        [text for on, text in ((rule.red_past_deadline, "已超期"),
+                               (rule.red_backlog_past_target, "积案超过化解目标日期")) if on]
+    ) if (rule.red_past_deadline or rule.red_backlog_past_target) else None
+    parts = [
+        color_swatch("red", red) if red else None,
+        color_swatch("yellow", f"黄色：剩余 {rule.yellow_days_left} 天以内，或已用时限 {rule.yellow_used_share:.0%} 以上"),
+        color_swatch("green", "绿色：正常办理"),
+    ]
+    st.markdown("&emsp;".join(p for p in parts if p), unsafe_allow_html=True)
+    if book.by_region:
+        county_frame, _ = region_frames(current_scope())
+        names = county_frame.set_index("code")["name"]
+        st.caption("以上为全市默认；" + "、".join(names.get(c, c) for c in sorted(book.by_region))
+                   + " 另定阈值（见“设置”页）。")
 
 
 def color_tiles(counts: dict[str, int]) -> None:
@@ -242,10 +328,12 @@ def color_tiles(counts: dict[str, int]) -> None:
 def localize_cases(frame: pd.DataFrame) -> pd.DataFrame:
     """A case list with Chinese labels and headers, ready to show or export."""
     out = frame.copy()
-    for column, mapping in (("domain", DOMAINS), ("channel", CHANNELS), ("stage", STAGES | {"clearance": "积案化解"}),
+    for column, mapping in (("domain", DOMAINS), ("channel", CHANNELS), ("stage", STAGES),
                             ("color", COLORS)):
         if column in out:
             out[column] = out[column].map(lambda code, m=mapping: label(m, code) if isinstance(code, str) else "")
+    if "provisional" in out:
+        out["provisional"] = out["provisional"].map(lambda p: PROVISIONAL_NOTE if p is True else "")
     columns = [c for c in CASE_COLUMN_LABELS if c in out]
     return out[columns].rename(columns=CASE_COLUMN_LABELS)
 
@@ -258,21 +346,45 @@ def _color_cell(value: str) -> str:
     return ""
 
 
-def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto") -> None:
-    """Show a case list (from `queries.cases`) with colored status cells."""
+def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", download: str | None = None) -> None:
+    """Show a case list (from `queries.cases`) with colored status cells; selecting a
+    row opens the case detail page. With `download` (a title), Excel/CSV buttons too."""
     if frame.empty:
         st.info("没有符合条件的案件。")
         return
     shown = localize_cases(frame)
     styled = shown.style.map(_color_cell, subset=["督办颜色"]) if "督办颜色" in shown else shown
-    st.dataframe(styled, hide_index=True, height=height, key=key)
+    event = st.dataframe(styled, hide_index=True, height=height, key=key, on_select="rerun",
+                         selection_mode="single-row")
+    st.caption("勾选行首方框可打开该案件详情。")
+    if download:
+        download_buttons(shown, download, f"{download} · {describe_filters(current_scope(), current_filters())}",
+                         key=f"{key}_download")
+    if event.selection.rows:
+        open_case(str(frame.iloc[event.selection.rows[0]]["case_no"]))
 
 
-def neutralise(value):
-    """Keep spreadsheet programs from running cell text as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Color / stage / unit filters above a list of open cases; returns the shown rows."""
+    left, middle, right = st.columns([2, 2, 3])
+    colors = left.multiselect("颜色", list(COLORS), default=list(default_colors), format_func=COLORS.get,
+                              key=f"{key}_colors", placeholder="全部颜色")
+    stages = middle.multiselect("环节", list(STAGES), format_func=STAGES.get, key=f"{key}_stages",
+                                placeholder="全部环节")
+    unit = right.text_input("责任单位（包含）", key=f"{key}_unit", placeholder="例如：自然资源")
+    shown = cases
+    if colors:
+        shown = shown[shown["color"].isin(colors)]
+    if stages:
+        shown = shown[shown["stage"].isin(stages)]
+    if unit.strip():
+        shown = shown[shown["unit_name"].fillna("").str.contains(unit.strip(), regex=False)]
+    return shown
+
+
+def open_case(case_no: str) -> None:
+    st.session_state.pop("case_search", None)  # the detail page takes the number from the link
+    st.switch_page("pages/case.py", query_params={"case": case_no})
 
 
 def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str) -> None:

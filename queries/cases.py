@@ -8,9 +8,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dashboard.models import cases, leaders, regions, units
-from dashboard.rules import DEFAULT_RULE, RULE_COLUMNS, ColorRule, assign_colors
-from queries.filters import Filters, Scope, case_conditions, open_condition
+from dashboard.models import case_events, case_units, cases, leaders, regions, rule_presets, units
+from dashboard.rules import RULE_COLUMNS, RuleBook, assign_colors, load_rules
+from queries.filters import Filters, Scope, case_conditions, open_condition, scope_condition
 
 CASE_LIST_COLUMNS = (
     "case_id",
@@ -25,6 +25,7 @@ CASE_LIST_COLUMNS = (
     "summary",
     "is_backlog",
     "backlog_source",
+    "unit_id",
     "unit_name",
     "leader_name",
     "leader_title",
@@ -33,6 +34,8 @@ CASE_LIST_COLUMNS = (
     "deadline",
     "days_left",
     "color",
+    "provisional",
+    "preset",
 )
 
 
@@ -44,7 +47,6 @@ def case_list_select(*conditions: sa.ColumnElement[bool]) -> sa.Select:
         sa.select(
             cases.c.id.label("case_id"),
             cases.c.case_no,
-            cases.c.county_code,
             county.c.name.label("county_name"),
             cases.c.township_code,
             township.c.name.label("township_name"),
@@ -52,9 +54,12 @@ def case_list_select(*conditions: sa.ColumnElement[bool]) -> sa.Select:
             cases.c.channel,
             cases.c.summary,
             cases.c.backlog_source,
+            cases.c.responsible_unit_id.label("unit_id"),
             units.c.name.label("unit_name"),
             leaders.c.name.label("leader_name"),
             leaders.c.title.label("leader_title"),
+            cases.c.preset,
+            cases.c.deadline_provisional.label("provisional"),
             *[cases.c[name] for name in RULE_COLUMNS],
         )
         .select_from(
@@ -71,22 +76,26 @@ def fetch_case_list(
     conn: Connection,
     stmt: sa.Select,
     as_of: dt.date,
-    rule: ColorRule = DEFAULT_RULE,
+    rules: RuleBook | None = None,
 ) -> pd.DataFrame:
     """Run a `case_list_select` and add days open, stage, deadline, days left, color."""
     frame = pd.DataFrame(conn.execute(stmt).mappings().all())
     if frame.empty:
         return pd.DataFrame(columns=list(CASE_LIST_COLUMNS))
-    frame = assign_colors(frame, as_of, rule)
+    frame = assign_colors(frame, as_of, rules or load_rules(conn))
     registered = pd.to_datetime(frame["registered_on"])
     frame["days_open"] = (pd.Timestamp(as_of) - registered).dt.days.astype("int64")
     frame["registered_on"] = registered.dt.date
     frame["is_backlog"] = frame["is_backlog"].astype(bool)
+    # Only computed deadlines can be provisional, not a clearance target.
+    frame["provisional"] = frame["provisional"].fillna(False).astype(bool) & frame["stage"].isin(
+        ["acceptance", "handling"]
+    )
     return frame[list(CASE_LIST_COLUMNS)].reset_index(drop=True)
 
 
 def open_cases(
-    conn: Connection, scope: Scope, filters: Filters, rule: ColorRule = DEFAULT_RULE
+    conn: Connection, scope: Scope, filters: Filters
 ) -> pd.DataFrame:
     """Every case open at the end of the period (any registration date), with its color.
 
@@ -94,7 +103,7 @@ def open_cases(
     """
     as_of = filters.as_of
     stmt = case_list_select(*case_conditions(scope, filters, period=False), open_condition(as_of))
-    frame = fetch_case_list(conn, stmt, as_of, rule)
+    frame = fetch_case_list(conn, stmt, as_of)
     if frame.empty:
         return frame
     order = frame["color"].map({"red": 0, "yellow": 1, "green": 2})
@@ -108,7 +117,59 @@ def open_cases(
 
 def case_by_number(conn: Connection, scope: Scope, case_no: str, as_of: dt.date) -> pd.DataFrame:
     """One case (or an empty frame) if it lies in the caller's scope."""
-    from queries.filters import scope_condition
-
     stmt = case_list_select(scope_condition(scope), cases.c.case_no == case_no)
     return fetch_case_list(conn, stmt, as_of)
+
+
+DETAIL_COLUMNS = ("acceptance_due", "handling_due", "feedback_due", "meeting_due", "extension_days",
+                  "deadline_provisional", "accepted_on", "replied_on", "closed_on", "resolved_on",
+                  "clearance_target", "track", "persons", "is_collective", "escalation",
+                  "satisfaction")
+
+
+def case_detail(conn: Connection, scope: Scope, case_no: str, as_of: dt.date) -> pd.DataFrame:
+    """One case in the caller's scope with its status and every computed deadline
+    (an empty frame if it does not exist or lies outside the scope)."""
+    frame = case_by_number(conn, scope, case_no, as_of)
+    if frame.empty:
+        return frame
+    extra = conn.execute(
+        sa.select(*[cases.c[c] for c in DETAIL_COLUMNS], rule_presets.c.title.label("preset_title"))
+        .select_from(cases.outerjoin(rule_presets, rule_presets.c.name == cases.c.preset))
+        .where(cases.c.case_no == case_no)
+    ).mappings().one()
+    for column, value in extra.items():
+        frame[column] = [value]
+    return frame
+
+
+def case_events_list(conn: Connection, scope: Scope, case_id: int) -> pd.DataFrame:
+    """The chain of a case in the caller's scope (dispatched … evaluated), in time order."""
+    stmt = (
+        sa.select(case_events.c.kind, case_events.c.at, case_events.c.actor, case_events.c.note)
+        .join(cases, cases.c.id == case_events.c.case_id)
+        .where(case_events.c.case_id == case_id, scope_condition(scope))
+        .order_by(case_events.c.at, case_events.c.id)
+    )
+    return pd.DataFrame(conn.execute(stmt).all(), columns=["kind", "at", "actor", "note"])
+
+
+def case_people(conn: Connection, scope: Scope, case_id: int) -> dict:
+    """Petitioner fields of one case (for masking by the caller) and its two units."""
+    row = conn.execute(
+        sa.select(cases.c.petitioner_name, cases.c.petitioner_phone, cases.c.petitioner_id_no,
+                  cases.c.summary)
+        .where(cases.c.id == case_id, scope_condition(scope))
+    ).mappings().first()
+    assigned = conn.execute(
+        sa.select(case_units.c.role, units.c.name)
+        .join(units, units.c.id == case_units.c.unit_id)
+        .where(case_units.c.case_id == case_id)
+        .order_by(case_units.c.role)
+    ).all()
+    return {**(dict(row) if row else {}), "units": [(r.role, r.name) for r in assigned]}
+
+
+def case_ids(conn: Connection, scope: Scope, filters: Filters) -> list[int]:
+    """Ids of the cases in scope matching the filters (registered in the period)."""
+    return list(conn.execute(sa.select(cases.c.id).where(*case_conditions(scope, filters))).scalars())

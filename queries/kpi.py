@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.models import cases
-from dashboard.rules import DEFAULT_RULE, ColorRule, count_colors
+from dashboard.rules import count_colors
 from queries.cases import open_cases
 from queries.filters import Filters, Scope, case_conditions
 
@@ -35,22 +36,64 @@ def _sum_if(condition: sa.ColumnElement[bool], value) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
 
 
-def _received(conn: Connection, scope: Scope, filters: Filters) -> sa.Row:
-    stmt = sa.select(
-        sa.func.count().label("total"),
-        _count_if(cases.c.channel == "online").label("online"),
-        _count_if(cases.c.is_collective.is_(True)).label("collective_batches"),
-        _sum_if(cases.c.is_collective.is_(True), cases.c.persons).label("collective_persons"),
-        _count_if(cases.c.escalation == "province").label("province_batches"),
-        _sum_if(cases.c.escalation == "province", cases.c.persons).label("province_persons"),
-        _count_if(cases.c.escalation == "beijing").label("beijing_batches"),
-        _sum_if(cases.c.escalation == "beijing", cases.c.persons).label("beijing_persons"),
-    ).where(*case_conditions(scope, filters))
-    return conn.execute(stmt).one()
+# The aggregates of §6, defined once; `indicators` applies them to one region and
+# `indicators_by_region` to every county or township of a scope.
+RECEIVED = {
+    "total": lambda: sa.func.count(),
+    "online": lambda: _count_if(cases.c.channel == "online"),
+    "collective_batches": lambda: _count_if(cases.c.is_collective.is_(True)),
+    "collective_persons": lambda: _sum_if(cases.c.is_collective.is_(True), cases.c.persons),
+    "province_batches": lambda: _count_if(cases.c.escalation == "province"),
+    "province_persons": lambda: _sum_if(cases.c.escalation == "province", cases.c.persons),
+    "beijing_batches": lambda: _count_if(cases.c.escalation == "beijing"),
+    "beijing_persons": lambda: _sum_if(cases.c.escalation == "beijing", cases.c.persons),
+}
+ACCEPTED = {
+    "accepted": lambda: sa.func.count(),
+    "timely": lambda: _count_if(cases.c.accepted_on <= cases.c.acceptance_due),
+}
+CLOSED = {
+    "closed": lambda: sa.func.count(),
+    "on_time": lambda: _count_if(cases.c.closed_on <= cases.c.handling_due),
+    "evaluated": lambda: _count_if(cases.c.satisfaction.is_not(None)),
+    "satisfied": lambda: _count_if(cases.c.satisfaction.in_(SATISFIED)),
+}
+
+
+def _backlog(end: dt.date) -> dict:
+    return {
+        "backlog_total": lambda: sa.func.count(),
+        "backlog_resolved": lambda: _count_if(sa.and_(cases.c.resolved_on.is_not(None), cases.c.resolved_on <= end)),
+    }
+
+
+def _aggregate(conn: Connection, columns: dict, conditions: list, group=None) -> pd.DataFrame:
+    """One row (or one per `group` value, column `code`) of the given aggregates."""
+    selected = [make().label(name) for name, make in columns.items()]
+    if group is None:
+        return pd.DataFrame([conn.execute(sa.select(*selected).where(*conditions)).one()._mapping])
+    stmt = sa.select(group.label("code"), *selected).where(*conditions).group_by(group)
+    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["code", *columns])
+
+
+def _parts(conn: Connection, scope: Scope, filters: Filters, group=None) -> dict[str, pd.DataFrame]:
+    start, end = filters.period
+    base = case_conditions(scope, filters, period=False)
+    return {
+        "received": _aggregate(conn, RECEIVED, case_conditions(scope, filters), group),
+        "accepted": _aggregate(conn, ACCEPTED, [*base, cases.c.accepted_on.between(start, end)], group),
+        "closed": _aggregate(conn, CLOSED, [*base, cases.c.closed_on.between(start, end)], group),
+        "backlog": _aggregate(conn, _backlog(end), [*base, cases.c.is_backlog.is_(True), cases.c.registered_on <= end],
+                              group),
+    }
+
+
+def _received(conn: Connection, scope: Scope, filters: Filters) -> pd.Series:
+    return _aggregate(conn, RECEIVED, case_conditions(scope, filters)).iloc[0]
 
 
 def indicators(
-    conn: Connection, scope: Scope, filters: Filters, rule: ColorRule = DEFAULT_RULE
+    conn: Connection, scope: Scope, filters: Filters
 ) -> dict:
     """Indicators with the keys of the `kpi --json` contract.
 
@@ -59,57 +102,73 @@ def indicators(
     count cases closed in the period. Backlog figures are a snapshot at the period end.
     """
     start, end = filters.period
-    base = case_conditions(scope, filters, period=False)
-
-    received = _received(conn, scope, filters)
+    parts = {name: frame.iloc[0] for name, frame in _parts(conn, scope, filters).items()}
+    received, accepted, closed, backlog = (parts[k] for k in ("received", "accepted", "closed", "backlog"))
     last_year = filters.with_period(same_day_last_year(start), same_day_last_year(end))
-    total_last_year = _received(conn, scope, last_year).total
-
-    accepted = conn.execute(
-        sa.select(
-            sa.func.count().label("accepted"),
-            _count_if(cases.c.accepted_on <= cases.c.acceptance_due).label("timely"),
-        ).where(*base, cases.c.accepted_on.between(start, end))
-    ).one()
-    closed = conn.execute(
-        sa.select(
-            sa.func.count().label("closed"),
-            _count_if(cases.c.closed_on <= cases.c.handling_due).label("on_time"),
-            _count_if(cases.c.satisfaction.is_not(None)).label("evaluated"),
-            _count_if(cases.c.satisfaction.in_(SATISFIED)).label("satisfied"),
-        ).where(*base, cases.c.closed_on.between(start, end))
-    ).one()
-    backlog = conn.execute(
-        sa.select(
-            sa.func.count().label("total"),
-            _count_if(
-                sa.and_(cases.c.resolved_on.is_not(None), cases.c.resolved_on <= end)
-            ).label("resolved"),
-        ).where(*base, cases.c.is_backlog.is_(True), cases.c.registered_on <= end)
-    ).one()
-    colors = count_colors(open_cases(conn, scope, filters, rule))
+    total_last_year = int(_received(conn, scope, last_year)["total"])
+    colors = count_colors(open_cases(conn, scope, filters))
+    total = int(received["total"])
 
     return {
         "period_from": start.isoformat(),
         "period_to": end.isoformat(),
         "region": scope.region_code,
         "region_name": scope.name,
-        "total": received.total,
+        "total": total,
         "total_same_period_last_year": total_last_year,
-        "yoy": ratio(received.total - total_last_year, total_last_year),
-        "online_share": ratio(received.online, received.total),
-        "timely_acceptance_rate": ratio(accepted.timely, accepted.accepted),
-        "on_time_closure_rate": ratio(closed.on_time, closed.closed),
-        "evaluation_rate": ratio(closed.evaluated, closed.closed),
-        "satisfaction_rate": ratio(closed.satisfied, closed.evaluated),
-        "backlog_total": backlog.total,
-        "backlog_resolved": backlog.resolved,
-        "backlog_resolution_rate": ratio(backlog.resolved, backlog.total),
-        "collective_batches": received.collective_batches,
-        "collective_persons": received.collective_persons,
-        "escalated_province_batches": received.province_batches,
-        "escalated_province_persons": received.province_persons,
-        "escalated_beijing_batches": received.beijing_batches,
-        "escalated_beijing_persons": received.beijing_persons,
+        "yoy": ratio(total - total_last_year, total_last_year),
+        "online_share": ratio(int(received["online"]), total),
+        "timely_acceptance_rate": ratio(int(accepted["timely"]), int(accepted["accepted"])),
+        "on_time_closure_rate": ratio(int(closed["on_time"]), int(closed["closed"])),
+        "evaluation_rate": ratio(int(closed["evaluated"]), int(closed["closed"])),
+        "satisfaction_rate": ratio(int(closed["satisfied"]), int(closed["evaluated"])),
+        "backlog_total": int(backlog["backlog_total"]),
+        "backlog_resolved": int(backlog["backlog_resolved"]),
+        "backlog_resolution_rate": ratio(int(backlog["backlog_resolved"]), int(backlog["backlog_total"])),
+        "collective_batches": int(received["collective_batches"]),
+        "collective_persons": int(received["collective_persons"]),
+        "escalated_province_batches": int(received["province_batches"]),
+        "escalated_province_persons": int(received["province_persons"]),
+        "escalated_beijing_batches": int(received["beijing_batches"]),
+        "escalated_beijing_persons": int(received["beijing_persons"]),
         "colors": colors,
     }
+
+
+def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    return (numerator / denominator.where(denominator > 0)).astype("float64")
+
+
+def indicators_by_region(
+    conn: Connection, scope: Scope, filters: Filters, level: str | None = None
+) -> pd.DataFrame:
+    """The §6 indicators for each region of `level` in the scope (default: the level
+    below the scope: the counties of a city, the townships of a county), zeros
+    included; rates are NaN where undefined."""
+    from queries.regions import region_list
+
+    level = level or ("county" if scope.level == "city" else "township")
+    group = cases.c.county_code if level == "county" else cases.c.township_code
+    table = region_list(conn, scope, level)[["code", "name", "parent_code", "population"]]
+    if level == "township" and filters.township_code:
+        table = table[table["code"] == filters.township_code]
+    if level == "county" and filters.county_code:
+        table = table[table["code"] == filters.county_code]
+    for frame in _parts(conn, scope, filters, group).values():
+        table = table.merge(frame, on="code", how="left")
+    counts = [c for c in table.columns if c not in ("code", "name", "parent_code", "population")]
+    table[counts] = table[counts].fillna(0).astype("int64")
+    colored = open_cases(conn, scope, filters)
+    key = "county_code" if level == "county" else "township_code"
+    color_counts = colored.groupby([key, "color"]).size().unstack(fill_value=0) if not colored.empty else pd.DataFrame()
+    for color in ("red", "yellow", "green"):
+        table[color] = table["code"].map(color_counts[color] if color in color_counts else {}).fillna(0).astype("int64")
+    table["online_share"] = _rate(table["online"], table["total"])
+    table["timely_acceptance_rate"] = _rate(table["timely"], table["accepted"])
+    table["on_time_closure_rate"] = _rate(table["on_time"], table["closed"])
+    table["evaluation_rate"] = _rate(table["evaluated"], table["closed"])
+    table["satisfaction_rate"] = _rate(table["satisfied"], table["evaluated"])
+    table["backlog_unresolved"] = table["backlog_total"] - table["backlog_resolved"]
+    table["backlog_resolution_rate"] = _rate(table["backlog_resolved"], table["backlog_total"])
+    table["backlog_per_10k"] = (table["backlog_unresolved"] / table["population"].astype("float64") * 10_000).round(2)
+    return table.reset_index(drop=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dashboard.draws import Candidate
+from dashboard.draws import COLOR_WEIGHTS, Candidate, age_weight
 from dashboard.models import cases, spot_check_draw_cases, spot_check_draws
 from queries.cases import CASE_LIST_COLUMNS, case_list_select, fetch_case_list
 from queries.filters import (
@@ -21,19 +22,85 @@ from queries.filters import (
 )
 
 
-def draw_candidates(conn: Connection, scope: Scope, filters: Filters, as_of: dt.date) -> list[Candidate]:
+@dataclass(frozen=True)
+class CandidateOptions:
+    """Spot-check filters on top of the sidebar ones (empty means all)."""
+
+    colors: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # national / province / local
+    min_days_open: int = 0
+    exclude_last: int = 0  # leave out cases drawn in the last K meetings
+
+
+def recently_drawn(conn: Connection, scope: Scope, last: int) -> set[int]:
+    """Case ids drawn in the last `last` meetings (a draw without a meeting counts as
+    its own meeting); a replaced draw does not count, its replacement does."""
+    if last <= 0:
+        return set()
+    replaced = sa.select(spot_check_draws.c.replaces_draw_id).where(spot_check_draws.c.replaces_draw_id.is_not(None))
+    draws = conn.execute(
+        sa.select(spot_check_draws.c.id, spot_check_draws.c.meeting_id)
+        .where(draws_in_scope(scope), spot_check_draws.c.id.not_in(replaced))
+        .order_by(spot_check_draws.c.id.desc())
+    ).all()
+    sessions: list = []
+    chosen: list[int] = []
+    for draw_id, meeting_id in draws:
+        session = ("meeting", meeting_id) if meeting_id is not None else ("draw", draw_id)
+        if session not in sessions:
+            if len(sessions) == last:
+                break
+            sessions.append(session)
+        chosen.append(draw_id)
+    if not chosen:
+        return set()
+    return set(conn.execute(
+        sa.select(spot_check_draw_cases.c.case_id).where(spot_check_draw_cases.c.draw_id.in_(chosen))
+    ).scalars())
+
+
+def candidate_frame(
+    conn: Connection, scope: Scope, filters: Filters, as_of: dt.date,
+    options: CandidateOptions | None = None,
+) -> pd.DataFrame:
     """Unresolved backlog cases on `as_of` matching the region/domain/channel filters
-    (the period filter does not apply: a backlog case stays a candidate whatever year
-    it came in), sorted by case number."""
-    stmt = (
-        sa.select(cases.c.id, cases.c.case_no, cases.c.county_code)
-        .where(*case_conditions(scope, filters, period=False), unresolved_backlog_condition(as_of))
-        .order_by(cases.c.case_no)
-    )
-    return [Candidate(row.id, row.case_no, row.county_code) for row in conn.execute(stmt)]
+    and the spot-check options, with their color, days open and both weights. The
+    period filter does not apply: a backlog case stays a candidate whatever year it
+    came in. Sorted by case number."""
+    options = options or CandidateOptions()
+    stmt = case_list_select(*case_conditions(scope, filters, period=False), unresolved_backlog_condition(as_of))
+    frame = fetch_case_list(conn, stmt, as_of)
+    if options.colors:
+        frame = frame[frame["color"].isin(options.colors)]
+    if options.sources:
+        frame = frame[frame["backlog_source"].isin(options.sources)]
+    if options.min_days_open:
+        frame = frame[frame["days_open"] >= options.min_days_open]
+    if options.exclude_last:
+        frame = frame[~frame["case_id"].isin(recently_drawn(conn, scope, options.exclude_last))]
+    frame = frame.sort_values("case_no").reset_index(drop=True)
+    frame["weight_age"] = frame["days_open"].map(age_weight) if not frame.empty else pd.Series(dtype=float)
+    frame["weight_color"] = frame["color"].map(COLOR_WEIGHTS).fillna(1.0) if not frame.empty else pd.Series(dtype=float)
+    return frame
 
 
-def _draws_in_scope(scope: Scope) -> sa.ColumnElement[bool]:
+def as_candidates(frame: pd.DataFrame, weight_by: str | None = None) -> list[Candidate]:
+    weights = frame[f"weight_{weight_by}"] if weight_by else pd.Series(1.0, index=frame.index)
+    return [
+        Candidate(int(row.case_id), row.case_no, row.county_code, float(weight))
+        for row, weight in zip(frame.itertuples(), weights, strict=True)
+    ]
+
+
+def draw_candidates(
+    conn: Connection, scope: Scope, filters: Filters, as_of: dt.date,
+    options: CandidateOptions | None = None, weight_by: str | None = None,
+) -> list[Candidate]:
+    """The candidates of a draw, sorted by case number."""
+    return as_candidates(candidate_frame(conn, scope, filters, as_of, options), weight_by)
+
+
+def draws_in_scope(scope: Scope) -> sa.ColumnElement[bool]:
     if scope.level == "city":
         return spot_check_draws.c.scope_code.like(scope.region_code[:4] + "%")
     return spot_check_draws.c.scope_code.like(scope.region_code + "%")
@@ -54,12 +121,15 @@ def draw_history(conn: Connection, scope: Scope, filters: Filters | None = None)
             spot_check_draws.c.candidate_fingerprint,
             spot_check_draws.c.algorithm_version,
             spot_check_draws.c.params,
+            spot_check_draws.c.meeting_id,
+            spot_check_draws.c.replaces_draw_id,
+            spot_check_draws.c.redraw_reason,
             sa.select(sa.func.count())
             .where(spot_check_draw_cases.c.draw_id == spot_check_draws.c.id)
             .scalar_subquery()
             .label("n_drawn"),
         )
-        .where(_draws_in_scope(scope))
+        .where(draws_in_scope(scope))
         .order_by(spot_check_draws.c.id.desc())
     )
     frame = pd.DataFrame(conn.execute(stmt).mappings().all())
@@ -67,7 +137,8 @@ def draw_history(conn: Connection, scope: Scope, filters: Filters | None = None)
         return pd.DataFrame(
             columns=["draw_id", "created_at", "created_by", "meeting", "method", "seed",
                      "n_requested", "candidate_count", "candidate_fingerprint",
-                     "algorithm_version", "params", "n_drawn"]
+                     "algorithm_version", "params", "meeting_id", "replaces_draw_id", "redraw_reason",
+                     "n_drawn"]
         )
     frame["params"] = frame["params"].map(json.loads)
     return frame
@@ -79,7 +150,7 @@ def drawn_cases(conn: Connection, scope: Scope, draw_id: int, as_of: dt.date) ->
         conn.execute(
             sa.select(spot_check_draw_cases.c.position, spot_check_draw_cases.c.case_id)
             .join(spot_check_draws, spot_check_draws.c.id == spot_check_draw_cases.c.draw_id)
-            .where(spot_check_draw_cases.c.draw_id == draw_id, _draws_in_scope(scope))
+            .where(spot_check_draw_cases.c.draw_id == draw_id, draws_in_scope(scope))
         ).all(),
         columns=["position", "case_id"],
     )
@@ -92,3 +163,14 @@ def drawn_cases(conn: Connection, scope: Scope, draw_id: int, as_of: dt.date) ->
         .sort_values("position")
         .reset_index(drop=True)
     )
+
+
+def draws_with_case(conn: Connection, scope: Scope, case_id: int) -> pd.DataFrame:
+    """The stored draws (in scope) that drew this case, newest first."""
+    rows = conn.execute(
+        sa.select(spot_check_draws.c.id.label("draw_id"), spot_check_draws.c.created_at, spot_check_draws.c.meeting)
+        .join(spot_check_draw_cases, spot_check_draw_cases.c.draw_id == spot_check_draws.c.id)
+        .where(spot_check_draw_cases.c.case_id == case_id, draws_in_scope(scope))
+        .order_by(spot_check_draws.c.id.desc())
+    ).all()
+    return pd.DataFrame(rows, columns=["draw_id", "created_at", "meeting"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from dashboard.rules import COLOR_ORDER, DEFAULT_RULE, ColorRule
+from dashboard.rules import COLOR_ORDER
 from queries.cases import open_cases
 from queries.filters import Filters, Scope
 from queries.regions import counties
@@ -14,10 +14,10 @@ __all__ = ["open_cases", "colors_by_county"]
 
 
 def colors_by_county(
-    conn: Connection, scope: Scope, filters: Filters, rule: ColorRule = DEFAULT_RULE
+    conn: Connection, scope: Scope, filters: Filters
 ) -> pd.DataFrame:
     """Red / yellow / green counts of open cases per county in scope (zeros included)."""
-    frame = open_cases(conn, scope, filters, rule)
+    frame = open_cases(conn, scope, filters)
     table = counties(conn, scope)[["code", "name"]].rename(
         columns={"code": "county_code", "name": "county_name"}
     )

@@ -412,7 +412,7 @@ def test_open_cases_in_all_three_colors(frame):
     counts = count_colors(colored)
     assert all(counts[color] > 0 for color in ("red", "yellow", "green")), counts
     assert counts["green"] > counts["yellow"] and counts["green"] > counts["red"]
-    assert set(colored["stage"]) == {"acceptance", "handling"}
+    assert set(colored["stage"]) == {"acceptance", "handling", "clearance"}
     # open cases are recent, apart from the backlog
     recent = open_cases[~open_cases["is_backlog"]]
     assert (pd.Timestamp(UNTIL) - recent["registered_on"]).dt.days.max() <= 140

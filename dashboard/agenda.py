@@ -1,0 +1,80 @@
+"""The agenda of a spot-check meeting: an Excel workbook and a printable A4 page per
+drawn case (Chinese, system fonts only: nothing is fetched from the network)."""
+
+from __future__ import annotations
+
+import html
+import io
+
+import pandas as pd
+
+from dashboard.exports import neutralise
+from dashboard.labels import COLORS, DOMAINS, label
+
+REPORT_ITEMS = ("已做了哪些工作", "为什么至今未化解", "下一步措施和时限")
+AGENDA_COLUMNS = {
+    "position": "序号", "case_no": "信访件编号", "county_name": "县区", "township_name": "乡镇（街道）",
+    "domain": "问题类别", "summary": "诉求摘要", "days_open": "已历时（天）", "color": "督办颜色",
+    "unit_name": "责任单位", "leader_name": "包案领导", "leader_title": "领导职务", "timeline": "办理过程",
+}
+
+
+def agenda_table(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["domain"] = out["domain"].map(lambda code: label(DOMAINS, code))
+    out["color"] = out["color"].map(lambda code: label(COLORS, code) if isinstance(code, str) else "")
+    out = out[list(AGENDA_COLUMNS)].rename(columns=AGENDA_COLUMNS)
+    out["汇报要点"] = "；".join(REPORT_ITEMS)
+    return out
+
+
+def agenda_excel(frame: pd.DataFrame, title: str) -> bytes:
+    table = agenda_table(frame).map(neutralise)
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, index=False, startrow=2, sheet_name="会议议程")
+        sheet = writer.sheets["会议议程"]
+        sheet.cell(row=1, column=1, value=neutralise(title))
+        for column, width in zip("ABCDEFGHIJKLM", (6, 20, 10, 14, 10, 40, 10, 8, 18, 10, 16, 60, 40), strict=True):
+            sheet.column_dimensions[column].width = width
+    return buffer.getvalue()
+
+
+PRINT_CSS = """
+@page { size: A4; margin: 18mm 16mm; }
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
+       "SimSun", sans-serif; font-size: 11pt; color: #111; }
+section { page-break-after: always; }
+section:last-child { page-break-after: auto; }
+h1 { font-size: 16pt; margin: 0 0 4mm; }
+h2 { font-size: 13pt; margin: 0 0 3mm; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 4mm; }
+th, td { border: 1px solid #888; padding: 2mm; vertical-align: top; text-align: left; }
+th { width: 28mm; background: #f2f2f2; font-weight: normal; }
+.report td { height: 28mm; }
+.meta { color: #555; font-size: 9pt; margin-bottom: 4mm; }
+"""
+
+
+def agenda_html(frame: pd.DataFrame, title: str, subtitle: str) -> str:
+    """A self-contained HTML document, one A4 page per drawn case, ready to print."""
+    table = agenda_table(frame)
+    pages = []
+    for _, row in table.iterrows():
+        facts = "".join(
+            f"<tr><th>{html.escape(str(name))}</th><td>{html.escape('' if pd.isna(value) else str(value))}</td></tr>"
+            for name, value in row.items() if name not in ("序号", "汇报要点")
+        )
+        report = "".join(f"<tr><th>{html.escape(item)}</th><td></td></tr>" for item in REPORT_ITEMS)
+        pages.append(
+            f"<section><h1>{html.escape(title)}</h1><div class='meta'>{html.escape(subtitle)}</div>"
+            f"<h2>第 {int(row['序号'])} 件 · {html.escape(str(row['信访件编号']))}</h2>"
+            f"<table>{facts}</table><h2>包案领导汇报</h2><table class='report'>{report}</table>"
+            "<table class='report'><tr><th>点评意见</th><td></td></tr><tr><th>评价 / 跟进时限</th>"
+            "<td>□ 满意　□ 需改进　□ 不满意　　跟进时限：　　年　　月　　日</td></tr></table></section>"
+        )
+    return (
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{PRINT_CSS}</style></head><body>"
+        + "".join(pages) + "</body></html>"
+    )

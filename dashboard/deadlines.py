@@ -1,0 +1,323 @@
+"""Time-limit presets and the one deadline calculator (domain.md §4).
+
+Presets are data (seeded into `rule_presets`); each county, optionally per case track,
+selects one in `rule_assignments`; the city default is the national rule. A case's
+acceptance, handling, feedback and meeting deadlines derive from its dates, its track
+and its county's preset, and are stored on the case so that every query, page and
+indicator reads the same values. `recompute` refreshes them after anything they depend
+on changes (case import, holiday import, preset assignment, extension).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from dashboard.labels import TRACKS
+from dashboard.models import (
+    case_events,
+    case_extensions,
+    cases,
+    regions,
+    rule_assignments,
+    rule_presets,
+)
+from dashboard.workdays import CALENDAR, WORKING, WorkCalendar, load_calendar
+
+DEFAULT_PRESET = "national"
+ALL_TRACKS = "*"
+
+# domain.md §4. Local presets count limits of 5 days or fewer in working days and longer
+# ones in calendar days; the national rule counts calendar days.
+DEFAULT_PRESETS = [
+    dict(name="national", title="国家《信访工作条例》", acceptance_days=15, acceptance_unit=CALENDAR,
+         handling_days=60, handling_unit=CALENDAR, extension_max_days=30, extension_unit=CALENDAR,
+         max_extensions=1, review_days=30, review_unit=CALENDAR,
+         note="15 日内决定是否受理并告知；自受理之日起 60 日内办结；可延期一次，不超过 30 日；复查、复核各 30 日"),
+    dict(name="tongling-210", title="铜陵“210”一般事项", acceptance_days=2, acceptance_unit=WORKING,
+         handling_days=10, handling_unit=CALENDAR, note="2 个工作日内受理，10 日内办结"),
+    dict(name="tongling-110", title="铜陵“110”简易程序", acceptance_days=1, acceptance_unit=WORKING,
+         handling_days=10, handling_unit=CALENDAR, note="1 个工作日内受理，10 日内办结"),
+    dict(name="tongling-100", title="铜陵“100”咨询建议", acceptance_days=0, acceptance_unit=WORKING,
+         handling_days=0, handling_unit=WORKING, note="当日受理、当日答复"),
+    dict(name="weifang-520", title="潍坊“520”", acceptance_days=5, acceptance_unit=WORKING,
+         handling_days=20, handling_unit=CALENDAR, note="5 个工作日内受理，20 日内办结"),
+    dict(name="green-channel", title="潍坊绿色通道（敏感信件）", acceptance_days=5, acceptance_unit=WORKING,
+         handling_days=20, handling_unit=CALENDAR, feedback_days=7, feedback_unit=CALENDAR,
+         note="7 日内初步反馈，20 日内办结"),
+    dict(name="double-sign", title="潍坊“双签”（初信初访）", acceptance_days=15, acceptance_unit=CALENDAR,
+         handling_days=60, handling_unit=CALENDAR, extension_max_days=30, extension_unit=CALENDAR,
+         max_extensions=1, meeting_days=3, meeting_unit=WORKING,
+         note="3 个工作日内与信访人见面并双方签字；其余时限同国家条例"),
+]
+PRESET_NAMES = tuple(p["name"] for p in DEFAULT_PRESETS)
+
+LIMITS = ("acceptance", "handling", "extension", "review", "feedback", "meeting")
+
+
+def describe_limit(days: int | None, unit: str) -> str:
+    """A limit in words: 当日, 15 日, 2 个工作日; empty when the preset has none."""
+    if days is None:
+        return ""
+    if days == 0:
+        return "当日"
+    return f"{days} 个工作日" if unit == WORKING else f"{days} 日"
+
+
+class RuleError(ValueError):
+    """A rule change or extension that cannot be made; the message is in Chinese."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    acceptance_days: int
+    acceptance_unit: str
+    handling_days: int
+    handling_unit: str
+    extension_max_days: int = 0
+    extension_unit: str = CALENDAR
+    max_extensions: int = 0
+    review_days: int | None = None
+    review_unit: str = CALENDAR
+    feedback_days: int | None = None
+    feedback_unit: str = CALENDAR
+    meeting_days: int | None = None
+    meeting_unit: str = WORKING
+    note: str | None = None
+
+
+def seed_presets(conn: Connection) -> None:
+    """Insert the default presets that are missing (existing ones are left as edited)."""
+    existing = set(conn.execute(sa.select(rule_presets.c.name)).scalars())
+    missing = [
+        {**{column.name: column.default.arg if column.default is not None else None
+            for column in rule_presets.columns}, **preset}
+        for preset in DEFAULT_PRESETS
+        if preset["name"] not in existing
+    ]
+    if missing:
+        conn.execute(rule_presets.insert(), missing)
+
+
+def load_presets(conn: Connection) -> dict[str, Preset]:
+    rows = conn.execute(sa.select(rule_presets)).mappings().all()
+    return {row["name"]: Preset(**row) for row in rows}
+
+
+def load_assignments(conn: Connection) -> dict[tuple[str, str], str]:
+    rows = conn.execute(sa.select(rule_assignments)).all()
+    return {(row.region_code, row.track): row.preset for row in rows}
+
+
+def city_code(conn: Connection) -> str | None:
+    return conn.execute(
+        sa.select(regions.c.code).where(regions.c.level == "city").order_by(regions.c.code).limit(1)
+    ).scalar()
+
+
+def preset_names(frame: pd.DataFrame, assignments: dict[tuple[str, str], str], city: str | None) -> pd.Series:
+    """The preset of each case (columns county_code, track): county and track, county,
+    city and track, city, else the national rule."""
+    result = pd.Series(DEFAULT_PRESET, index=frame.index, dtype="object")
+    tracks = frame["track"].fillna("general")
+    order = [
+        lambda county, track: (city, ALL_TRACKS),
+        lambda county, track: (city, track),
+        lambda county, track: (county, ALL_TRACKS),
+        lambda county, track: (county, track),
+    ]
+    keys = list(zip(frame["county_code"], tracks, strict=True))
+    for make_key in order:  # later, more specific rules win
+        found = pd.Series([assignments.get(make_key(c, t)) for c, t in keys], index=frame.index)
+        result = found.where(found.notna(), result)
+    return result
+
+
+def compute(frame: pd.DataFrame, presets: dict[str, Preset], calendar: WorkCalendar) -> pd.DataFrame:
+    """Deadlines of each case. Input columns: registered_on, accepted_on, preset,
+    extension_days. Output: acceptance_due, handling_due, feedback_due, meeting_due
+    (datetime.date or None) and deadline_provisional."""
+    out = pd.DataFrame(index=frame.index)
+    registered = pd.to_datetime(frame["registered_on"]).to_numpy("datetime64[D]")
+    accepted = pd.to_datetime(frame["accepted_on"]).to_numpy("datetime64[D]")
+    extension = frame["extension_days"].fillna(0).astype("int64").to_numpy()
+    columns = {name: np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]")
+               for name in ("acceptance_due", "handling_due", "feedback_due", "meeting_due")}
+    provisional = np.zeros(len(frame), dtype=bool)
+    names = frame["preset"].to_numpy()
+    for name in pd.unique(names):
+        preset = presets.get(name) or presets[DEFAULT_PRESET]
+        rows = names == name
+
+        def put(column, starts, days, unit, rows=rows):
+            due, prov = calendar.add(starts[rows], days, unit)
+            columns[column][rows] = due
+            provisional[rows] |= prov & ~np.isnat(due)
+
+        put("acceptance_due", registered, preset.acceptance_days, preset.acceptance_unit)
+        put("handling_due", accepted, preset.handling_days, preset.handling_unit)
+        if preset.feedback_days is not None:
+            put("feedback_due", registered, preset.feedback_days, preset.feedback_unit)
+        if preset.meeting_days is not None:
+            put("meeting_due", registered, preset.meeting_days, preset.meeting_unit)
+        extended = rows & (extension > 0) & ~np.isnat(columns["handling_due"])
+        if extended.any():
+            due, prov = calendar.add(columns["handling_due"][extended], extension[extended],
+                                     preset.extension_unit)
+            columns["handling_due"][extended] = due
+            provisional[extended] |= prov
+    for name, values in columns.items():
+        # datetime64[D] -> datetime.date, NaT -> None
+        out[name] = pd.Series(values.astype(object), index=frame.index, dtype=object)
+    out["deadline_provisional"] = provisional
+    return out
+
+
+_INPUTS = ("id", "registered_on", "accepted_on", "track", "county_code", "extension_days")
+_OUTPUTS = ("preset", "acceptance_due", "handling_due", "feedback_due", "meeting_due", "deadline_provisional")
+
+
+def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int = 200_000) -> int:
+    """Recompute and store the deadlines of the cases matching `conditions` (all cases
+    without). Returns the number of cases whose stored deadlines changed."""
+    presets = load_presets(conn)
+    if DEFAULT_PRESET not in presets:
+        seed_presets(conn)
+        presets = load_presets(conn)
+    assignments = load_assignments(conn)
+    city = city_code(conn)
+    calendar = load_calendar(conn)
+    changed = 0
+    last_id = 0
+    while True:
+        stmt = (
+            sa.select(*[cases.c[c] for c in _INPUTS + _OUTPUTS])
+            .where(*conditions, cases.c.id > last_id)
+            .order_by(cases.c.id)
+            .limit(batch)
+        )
+        frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(_INPUTS + _OUTPUTS))
+        if frame.empty:
+            return changed
+        last_id = int(frame["id"].iloc[-1])
+        new = compute(frame.assign(preset=preset_names(frame, assignments, city)), presets, calendar)
+        new["preset"] = preset_names(frame, assignments, city)
+        old = frame[list(_OUTPUTS)].copy()
+        for column in ("acceptance_due", "handling_due", "feedback_due", "meeting_due"):
+            stored = pd.to_datetime(old[column]).to_numpy("datetime64[D]")
+            old[column] = pd.Series(stored.astype(object), index=old.index, dtype=object)
+        old["deadline_provisional"] = old["deadline_provisional"].fillna(False).astype(bool)
+        differs = np.zeros(len(frame), dtype=bool)
+        for column in _OUTPUTS:
+            differs |= ~(old[column].to_numpy(object) == new[column].to_numpy(object))
+        if differs.any():
+            updates = new[differs].assign(_id=frame.loc[differs, "id"].to_numpy())
+            records = [
+                {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+                for row in updates.astype(object).where(updates.notna(), None).to_dict("records")
+            ]
+            conn.execute(
+                cases.update()
+                .where(cases.c.id == sa.bindparam("_id"))
+                .values({c: sa.bindparam(c) for c in _OUTPUTS}),
+                records,
+            )
+            changed += int(differs.sum())
+
+
+def assign_preset(conn: Connection, region_code: str, preset: str, track: str | None = None) -> int:
+    """Set the preset of a county (or of the city default), for one track or all, and
+    recompute the affected cases. Returns the number of cases whose deadlines changed."""
+    presets = load_presets(conn)
+    if preset not in presets:
+        raise RuleError(f"没有名为 {preset!r} 的规则。可用：{'、'.join(sorted(presets))}")
+    track = track or ALL_TRACKS
+    if track != ALL_TRACKS and track not in TRACKS:
+        raise RuleError(f"办理程序 {track!r} 不存在。可用：{'、'.join(TRACKS)}")
+    level = conn.execute(sa.select(regions.c.level).where(regions.c.code == region_code)).scalar()
+    if level not in ("city", "county"):
+        raise RuleError(f"区划代码 {region_code} 不是市或县区，请用 6 位县区代码（时限规则按县区设置）。")
+    key = {"region_code": region_code, "track": track}
+    conn.execute(rule_assignments.delete().where(
+        rule_assignments.c.region_code == region_code, rule_assignments.c.track == track))
+    conn.execute(rule_assignments.insert().values(**key, preset=preset))
+    if level == "city":
+        return recompute(conn)
+    return recompute(conn, cases.c.county_code == region_code)
+
+
+def extend(
+    conn: Connection, case_no: str, days: int, *, reason: str, approver: str, on: dt.date
+) -> dt.date:
+    """Approve an extension of a case's handling deadline; returns the new deadline.
+
+    Refused when the case is not being handled, the preset allows no (more) extension,
+    or the days exceed the preset's maximum."""
+    row = conn.execute(
+        sa.select(cases.c.id, cases.c.accepted_on, cases.c.closed_on, cases.c.preset,
+                  cases.c.extension_days)
+        .where(cases.c.case_no == case_no)
+    ).first()
+    if row is None:
+        raise RuleError(f"信访件编号 {case_no} 不存在。")
+    if not reason.strip() or not approver.strip():
+        raise RuleError("延期须写明理由和批准人。")
+    if row.accepted_on is None or row.closed_on is not None:
+        raise RuleError(f"{case_no} 不在办理中（未受理或已办结），不能延期。")
+    preset = load_presets(conn).get(row.preset or DEFAULT_PRESET)
+    used = conn.execute(
+        sa.select(sa.func.count()).select_from(case_extensions).where(case_extensions.c.case_id == row.id)
+    ).scalar_one()
+    if preset.max_extensions <= 0:
+        raise RuleError(f"{case_no} 适用“{preset.title}”，该规则不允许延期。")
+    if used >= preset.max_extensions:
+        raise RuleError(f"{case_no} 已延期 {used} 次，“{preset.title}”最多延期 {preset.max_extensions} 次。")
+    if days < 1 or days > preset.extension_max_days:
+        raise RuleError(
+            f"延期天数 {days} 超出范围：“{preset.title}”每次延期 1 至 {preset.extension_max_days} 日。"
+        )
+    conn.execute(case_extensions.insert().values(
+        case_id=row.id, days=days, reason=reason.strip(), approver=approver.strip(), approved_on=on))
+    conn.execute(cases.update().where(cases.c.id == row.id).values(extension_days=(row.extension_days or 0) + days))
+    conn.execute(case_events.insert().values(
+        case_id=row.id, kind="extended", at=dt.datetime.combine(on, dt.time(9, 0)), actor=approver.strip(),
+        note=f"延期 {days} 日：{reason.strip()}"))
+    recompute(conn, cases.c.id == row.id)
+    return conn.execute(sa.select(cases.c.handling_due).where(cases.c.id == row.id)).scalar_one()
+
+
+STAGE_NAMES = {"acceptance": "受理", "handling": "办理", "evaluation": "评价", "clearance": "积案化解"}
+
+
+def stage_durations(case: dict, evaluated_on: dt.date | None, as_of: dt.date) -> pd.DataFrame:
+    """Each stage of a case with its start, end (as_of while it is still going on),
+    days taken, the limit in days and whether it ran over its deadline."""
+    rows = []
+
+    def add(stage, start, end, due):
+        if start is None:
+            return
+        ongoing = end is None or end > as_of
+        finish = as_of if ongoing else end
+        rows.append({
+            "stage": stage, "name": STAGE_NAMES[stage], "start": start, "end": finish, "ongoing": ongoing,
+            "days": (finish - start).days, "due": due,
+            "limit_days": (due - start).days if due is not None else None,
+            "overdue": due is not None and finish > due,
+        })
+
+    add("acceptance", case["registered_on"], case["accepted_on"], case["acceptance_due"])
+    add("handling", case["accepted_on"], case["closed_on"], case["handling_due"])
+    if case["closed_on"] is not None and case["closed_on"] <= as_of:
+        add("evaluation", case["closed_on"], evaluated_on or case["closed_on"], None)
+    if case["is_backlog"]:
+        add("clearance", case["registered_on"], case["resolved_on"], case["clearance_target"])
+    return pd.DataFrame(rows, columns=["stage", "name", "start", "end", "ongoing", "days", "due", "limit_days",
+                                       "overdue"])

@@ -1,0 +1,218 @@
+"""案件详情 case detail: one case's fields (personal data masked), computed deadlines,
+its chain of events, extensions and reminders. Reached from every case list, by a link
+(?case=编号) or by searching a case number."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import config
+from dashboard.attachments import EXTENSIONS, KINDS, AttachmentError
+from dashboard.attachments import listing as attachment_listing
+from dashboard.attachments import read as read_attachment
+from dashboard.attachments import save as save_attachment
+from dashboard.deadlines import stage_durations
+from dashboard.labels import (
+    BACKLOG_SOURCES,
+    CASE_UNIT_ROLES,
+    CHANNELS,
+    COLORS,
+    DOMAINS,
+    ESCALATION,
+    EVENT_KINDS,
+    REMINDER_LEVELS,
+    SATISFACTION,
+    STAGES,
+    TRACKS,
+    label,
+)
+from dashboard.meetings import RATINGS
+from dashboard.privacy import mask_id_no, mask_name, mask_phone
+from pages import ensure_navigation, widgets
+from queries.cases import case_detail, case_events_list, case_people
+from queries.filters import Filters
+from queries.meetings import outcomes
+from queries.reminders import reminder_log
+from queries.spot_check import draws_with_case
+
+ensure_navigation()
+
+scope = widgets.current_scope()
+today = config.today()
+
+st.title("案件详情")
+linked = st.query_params.get("case", "")
+if "case_search" not in st.session_state:
+    st.session_state["case_search"] = linked
+case_no = st.text_input("信访件编号", key="case_search", placeholder="例如 YX2026-21-001871").strip()
+if not case_no:
+    st.info("请输入信访件编号，或在任一案件清单中点击一行打开案件。")
+    st.stop()
+st.query_params["case"] = case_no
+
+with widgets.engine().connect() as conn:
+    detail = case_detail(conn, scope, case_no, today)
+    if detail.empty:
+        st.error(f"没有找到信访件 {case_no}（或不在您的查看范围内）。请核对编号。")
+        st.stop()
+    case = detail.iloc[0]
+    events = case_events_list(conn, scope, int(case["case_id"]))
+    people = case_people(conn, scope, int(case["case_id"]))
+    reminders = reminder_log(conn, scope, Filters(), case_id=int(case["case_id"]))
+    meeting_notes = outcomes(conn, scope, case_id=int(case["case_id"]))
+    draws_of_case = draws_with_case(conn, scope, int(case["case_id"]))
+
+
+def shown(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    return f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else str(value)
+
+
+color = case["color"] if isinstance(case["color"], str) else None
+st.subheader(f"{case['case_no']} · {case['county_name']}{case['township_name'] or ''}")
+if color:
+    st.markdown(
+        widgets.color_swatch(color, f"**{COLORS[color]}** · {label(STAGES, case['stage'])} · "
+                             f"期限 {shown(case['deadline'])} · 剩余 {int(case['days_left'])} 天"),
+        unsafe_allow_html=True,
+    )
+else:
+    st.markdown("已办结，不再督办。")
+if case["deadline_provisional"]:
+    st.warning(widgets.PROVISIONAL_NOTE)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**基本情况**")
+    st.table(pd.DataFrame(
+        [
+            ("登记日期", shown(case["registered_on"])),
+            ("信访形式", label(CHANNELS, case["channel"])),
+            ("问题类别", label(DOMAINS, case["domain"])),
+            ("信访人", mask_name(people.get("petitioner_name"))),
+            ("联系电话", mask_phone(people.get("petitioner_phone"))),
+            ("身份证号", mask_id_no(people.get("petitioner_id_no"))),
+            ("人数", f"{int(case['persons'])} 人" + ("（集体访）" if case["is_collective"] else "")),
+            ("越级情况", label(ESCALATION, case["escalation"])),
+            ("诉求摘要", shown(people.get("summary"))),
+        ],
+        columns=["项目", "内容"],
+    ).set_index("项目"))
+    st.caption("个人信息默认脱敏显示。")
+with right:
+    st.markdown("**办理与期限**")
+    units = "；".join(f"{CASE_UNIT_ROLES.get(role, role)}：{name}" for role, name in people["units"])
+    st.table(pd.DataFrame(
+        [
+            ("责任单位", shown(case["unit_name"])),
+            ("交办单位（一事双交）", units or "—"),
+            ("办理程序", label(TRACKS, case["track"])),
+            ("适用时限规则", shown(case["preset_title"])),
+            ("受理期限 / 受理日期", f"{shown(case['acceptance_due'])} / {shown(case['accepted_on'])}"),
+            ("办理期限 / 办结日期", f"{shown(case['handling_due'])} / {shown(case['closed_on'])}"
+             + (f"（含延期 {int(case['extension_days'])} 日）" if case["extension_days"] else "")),
+            ("满意度", label(SATISFACTION, case["satisfaction"]) if isinstance(case["satisfaction"], str) else "未评价"),
+            ("是否积案", ("是 · " + label(BACKLOG_SOURCES, case["backlog_source"]) + f" · 化解目标 {shown(case['clearance_target'])}")
+             if case["is_backlog"] else "否"),
+            ("化解情况", f"已化解（{shown(case['resolved_on'])}）" if shown(case["resolved_on"]) != "—" else "未化解"),
+            ("包案领导", f"{case['leader_name']}（{case['leader_title']}）" if isinstance(case["leader_name"], str) else "—"),
+        ],
+        columns=["项目", "内容"],
+    ).set_index("项目"))
+
+st.markdown("**各环节用时与时限**")
+evaluated = events.loc[events["kind"] == "evaluated", "at"]
+stages = stage_durations(
+    {k: (None if not isinstance(case[k], str) and pd.isna(case[k]) else case[k]) for k in
+     ("registered_on", "accepted_on", "acceptance_due", "closed_on", "handling_due", "is_backlog", "resolved_on",
+      "clearance_target")},
+    pd.Timestamp(evaluated.iloc[-1]).date() if not evaluated.empty else None, today,
+)
+if not stages.empty:
+    stages["status"] = stages.apply(
+        lambda r: "超期" if r["overdue"] else ("进行中" if r["ongoing"] else "按期"), axis=1)
+    stages["label"] = stages.apply(
+        lambda r: f"{r['days']} 天" + (f" / 时限 {r['limit_days']} 天" if pd.notna(r["limit_days"]) else ""), axis=1)
+    bars = alt.Chart(stages).encode(y=alt.Y("name:N", title=None, sort=stages["name"].tolist()))
+    chart = alt.layer(
+        bars.mark_bar(height=18).encode(
+            x=alt.X("start:T", title="日期", axis=alt.Axis(format="%Y-%m-%d")), x2="end:T",
+            color=alt.Color("status:N", title=None, legend=alt.Legend(orient="top"),
+                            scale=alt.Scale(domain=["按期", "进行中", "超期"], range=["#2ca02c", "#f0b400", "#d62728"])),
+            tooltip=[alt.Tooltip("name:N", title="环节"), alt.Tooltip("start:T", title="开始", format="%Y-%m-%d"),
+                     alt.Tooltip("end:T", title="结束", format="%Y-%m-%d"), alt.Tooltip("label:N", title="用时"),
+                     alt.Tooltip("due:T", title="期限", format="%Y-%m-%d")],
+        ),
+        bars.mark_tick(color="#333", thickness=2, size=26).encode(x="due:T"),
+        bars.mark_text(align="left", dx=6).encode(x="end:T", text="label:N"),
+    ).properties(height=alt.Step(40))
+    st.altair_chart(chart, width="stretch")
+    st.caption("竖线为该环节期限；红色为超过期限，黄色为仍在进行。")
+
+st.markdown("**办理过程**")
+if events.empty:
+    st.info("暂无办理记录。")
+else:
+    st.dataframe(
+        pd.DataFrame({
+            "环节": events["kind"].map(lambda k: label(EVENT_KINDS, k)),
+            "时间": pd.to_datetime(events["at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            "经办": events["actor"].fillna(""),
+            "说明": events["note"].fillna(""),
+        }),
+        hide_index=True, key="case_events",
+    )
+
+st.markdown("**催办记录**")
+if reminders.empty:
+    st.caption("暂无催办记录。")
+else:
+    st.dataframe(
+        pd.DataFrame({
+            "日期": reminders["reminded_on"], "级别": reminders["level"].map(REMINDER_LEVELS),
+            "办理期限": reminders["handling_due"], "剩余天数": reminders["days_left"], "单位": reminders["unit_name"],
+        }),
+        hide_index=True, key="case_reminders",
+    )
+
+st.markdown("**督查会抽查与点评**")
+if not draws_of_case.empty:
+    st.caption("曾被抽中：" + "、".join(f"抽查记录 #{d}（{t:%Y-%m-%d}）" for d, t in
+                                  zip(draws_of_case["draw_id"], draws_of_case["created_at"], strict=True)))
+if meeting_notes.empty:
+    st.caption("暂无督查会记录。")
+else:
+    st.dataframe(
+        pd.DataFrame({
+            "抽查记录": meeting_notes["draw_id"].map(lambda d: f"#{d}"), "评价": meeting_notes["rating"].map(RATINGS),
+            "包案领导汇报": meeting_notes["leader_report"], "点评意见": meeting_notes["comment"].fillna(""),
+            "跟进时限": meeting_notes["follow_up_due"], "记录时间": meeting_notes["recorded_at"],
+        }),
+        hide_index=True, key="case_meetings",
+    )
+
+st.markdown("**附件**（照片、录音、视频、文档）")
+with widgets.engine().connect() as conn:
+    files = attachment_listing(conn, int(case["case_id"]))
+if files.empty:
+    st.caption("暂无附件。")
+for row in files.itertuples():
+    left, right = st.columns([4, 1])
+    left.markdown(f"{KINDS[row.kind][0]} · {row.filename} · {row.size_bytes / 1024:,.1f} KB · "
+                  f"{row.uploaded_by} {row.uploaded_at:%Y-%m-%d %H:%M}")
+    content = read_attachment(row.stored_name)
+    if content is None:
+        right.caption("文件缺失")
+    else:
+        right.download_button("下载", content, file_name=row.filename, key=f"attachment_{row.id}")
+upload = st.file_uploader("上传附件", type=[e.lstrip(".") for e in EXTENSIONS], key=f"upload_{case['case_no']}")
+if upload is not None and st.button("保存附件", key="save_attachment"):
+    try:
+        with widgets.engine().begin() as conn:
+            save_attachment(conn, int(case["case_id"]), upload.name, upload.getvalue(), uploaded_by="当前用户")
+    except AttachmentError as error:
+        st.error(str(error))
+    else:
+        st.success(f"已保存附件 {upload.name}。")
+        st.rerun()

@@ -1,0 +1,185 @@
+"""逐级下钻 region drill-down: city → county → township → case, with the indicators,
+sub-regions (table and map), monthly movement, domain and channel mix and open cases
+of the region. Every view is a link (?region=…&from=…&to=…); sub-region links are
+ordinary links, so the browser's back button returns to the previous level."""
+
+import json
+import math
+
+import altair as alt
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from dashboard.labels import CHANNELS, DOMAINS, label
+from pages import ensure_navigation, widgets
+from queries.cases import open_cases
+from queries.drill import mix, monthly_trend
+from queries.filters import Filters, UnknownRegion, scope_for
+from queries.kpi import indicators, indicators_by_region
+from queries.regions import region_list
+
+ensure_navigation()
+
+caller = widgets.current_scope()
+filters = widgets.current_filters()
+# The drill level replaces the sidebar's county / township choice.
+filters = Filters(filters.date_from, filters.date_to, domains=filters.domains, channels=filters.channels)
+
+code = st.query_params.get("region") or caller.region_code
+try:
+    with widgets.engine().connect() as conn:
+        region = scope_for(conn, code)
+except UnknownRegion:
+    region = None
+inside = region is not None and (
+    caller.level == "city" and region.region_code[:4] == caller.region_code[:4]
+    or region.region_code.startswith(caller.region_code)
+)
+if not inside:
+    st.error(f"区划代码 {code} 不存在或不在您的查看范围内，已回到{caller.name}。")
+    region = caller
+st.query_params["region"] = region.region_code
+
+st.title("逐级下钻")
+trail = [(caller.region_code, caller.name)]
+if region.level in ("county", "township") and caller.level == "city":
+    trail.append((region.region_code[:6], None))
+if region.level == "township":
+    trail.append((region.region_code, None))
+names: dict[str, str] = {}
+with widgets.engine().connect() as conn:
+    for level in ("county", "township"):
+        frame = region_list(conn, caller, level)
+        names.update(dict(zip(frame["code"], frame["name"], strict=True)))
+names[caller.region_code] = caller.name
+# Breadcrumbs and sub-region links navigate inside the app (page links keep the tab
+# and add a browser history entry, so "back" returns to the previous level).
+crumb_columns = st.columns([1] * len(trail) + [max(1, 8 - len(trail))], gap="small")
+for i, (crumb, _) in enumerate(trail):
+    name = names.get(crumb, crumb)
+    with crumb_columns[i]:
+        if i == len(trail) - 1:
+            st.markdown(f"**{name}**")
+        else:
+            st.page_link("pages/drill.py", label=f"{name} ›", query_params=widgets.link_params(region=crumb))
+st.caption(widgets.describe_filters(region, filters))
+
+now = widgets.run_query(indicators, region, filters)
+row = st.columns(6)
+widgets.kpi_tile(row[0], "信访总量（件）", f"{now['total']:,}",
+                 None if now["yoy"] is None else f"同比 {now['yoy']:+.1%}", delta_color="off")
+widgets.kpi_tile(row[1], "及时受理率", widgets.percent(now["timely_acceptance_rate"]))
+widgets.kpi_tile(row[2], "按期办结率", widgets.percent(now["on_time_closure_rate"]))
+widgets.kpi_tile(row[3], "满意率", widgets.percent(now["satisfaction_rate"]))
+widgets.kpi_tile(row[4], "积案化解率", widgets.percent(now["backlog_resolution_rate"]),
+                 f"未化解 {now['backlog_total'] - now['backlog_resolved']:,} 件", delta_color="off")
+widgets.kpi_tile(row[5], "在办（红 / 黄 / 绿）",
+                 f"{now['colors']['red']} / {now['colors']['yellow']} / {now['colors']['green']}")
+
+if region.level != "township":
+    child = "乡镇（街道）" if region.level == "county" else "县区"
+    st.subheader(f"下级{child}")
+    subs = widgets.run_query(indicators_by_region, region, filters)
+    left, right = st.columns([3, 2])
+    with left:
+        table = pd.DataFrame({
+            child: subs["name"],
+            "信访总量": subs["total"],
+            "及时受理率": subs["timely_acceptance_rate"] * 100,
+            "按期办结率": subs["on_time_closure_rate"] * 100,
+            "满意率": subs["satisfaction_rate"] * 100,
+            "未化解积案": subs["backlog_unresolved"],
+            "积案化解率": subs["backlog_resolution_rate"] * 100,
+            "红色": subs["red"], "黄色": subs["yellow"], "绿色": subs["green"],
+            "进入": [widgets.page_url("drill", region=c) for c in subs["code"]],
+        })
+        percent = st.column_config.NumberColumn(format="%.1f%%")
+        st.dataframe(
+            table, hide_index=True, key="drill_children",
+            column_config={"及时受理率": percent, "按期办结率": percent, "满意率": percent, "积案化解率": percent,
+                           "进入": st.column_config.LinkColumn("进入", display_text="下钻 ›")},
+        )
+        widgets.download_buttons(table.drop(columns=["进入"]), f"{region.name}下级{child}指标",
+                                 f"{region.name}下级{child}指标 · {widgets.describe_filters(region, filters)}",
+                                 key="drill_children_download")
+        st.markdown("下钻：")
+        links = st.columns(4)
+        for i, (sub_code, sub_name) in enumerate(zip(subs["code"], subs["name"], strict=True)):
+            links[i % 4].page_link("pages/drill.py", label=sub_name, query_params=widgets.link_params(region=sub_code))
+    with right:
+        with widgets.engine().connect() as conn:
+            shapes = region_list(conn, region, "county" if region.level == "city" else "township", boundaries=True)
+        unresolved = subs.set_index("code")["backlog_unresolved"]
+        top = max(1, int(unresolved.max() or 0))
+        polygons = []
+        for shape in shapes.itertuples():
+            if not shape.boundary:
+                continue
+            geometry = json.loads(shape.boundary)
+            rings = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+            value = int(unresolved.get(shape.code, 0))
+            shade = int(235 - 170 * value / top)
+            for ring in rings:
+                polygons.append({"polygon": ring[0], "code": shape.code, "name": shape.name, "value": value,
+                                 "fill": [235, shade, shade - 10 if shade > 10 else 0, 220]})
+        if polygons:
+            lon, lat = shapes["lon"].astype(float), shapes["lat"].astype(float)
+            span = max(lon.max() - lon.min(), lat.max() - lat.min(), 0.05)
+            view = pdk.ViewState(longitude=float(lon.mean()), latitude=float(lat.mean()),
+                                 zoom=max(1.0, math.log2(360 / span) - 1.3))
+            layer = pdk.Layer("PolygonLayer", polygons, id="drill_regions", get_polygon="polygon",
+                              get_fill_color="fill", get_line_color=[90, 90, 90], line_width_min_pixels=1,
+                              pickable=True, auto_highlight=True)
+            event = st.pydeck_chart(
+                pdk.Deck(layers=[layer], initial_view_state=view, map_provider=None,
+                         tooltip={"html": "<b>{name}</b><br/>未化解积案 {value} 件"}),
+                on_select="rerun", selection_mode="single-object", key="drill_map", height=360,
+            )
+            picked = event.selection.objects.get("drill_regions", []) if event and event.selection else []
+            if picked:
+                st.query_params["region"] = picked[0]["code"]
+                st.rerun()
+            st.caption("颜色越深，未化解积案越多；点击地图上的区域可下钻。")
+
+st.subheader("月度走势")
+trend = widgets.run_query(monthly_trend, region, filters)
+if trend.empty:
+    st.info("所选期间没有月份数据。")
+else:
+    long = trend.melt("month", ["received", "closed", "resolved", "backlog_remaining"], var_name="series",
+                      value_name="count")
+    names_of = {"received": "收件", "closed": "办结", "resolved": "积案化解", "backlog_remaining": "月末未化解积案"}
+    long["series"] = long["series"].map(names_of)
+    st.altair_chart(
+        alt.Chart(long).mark_line(point=True).encode(
+            x=alt.X("month:N", title="月份"), y=alt.Y("count:Q", title="件数"),
+            color=alt.Color("series:N", title=None, sort=list(names_of.values()), legend=alt.Legend(orient="top")),
+            tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("series:N", title="指标"),
+                     alt.Tooltip("count:Q", title="件数")],
+        ),
+        width="stretch",
+    )
+
+left, right = st.columns(2)
+for column, field, labels, title in ((left, "domain", DOMAINS, "问题类别"), (right, "channel", CHANNELS, "信访形式")):
+    with column:
+        st.subheader(title)
+        frame = widgets.run_query(mix, region, filters, field)
+        if frame.empty:
+            st.caption("所选期间没有收件。")
+            continue
+        frame["name"] = frame["code"].map(lambda c, m=labels: label(m, c))
+        st.altair_chart(
+            alt.Chart(frame).mark_bar().encode(
+                y=alt.Y("name:N", title=None, sort="-x"), x=alt.X("count:Q", title="收件（件）"),
+                tooltip=[alt.Tooltip("name:N", title=title), alt.Tooltip("count:Q", title="件数")],
+            ),
+            width="stretch",
+        )
+
+st.subheader("在办案件")
+cases = widgets.run_query(open_cases, region, filters)
+shown = widgets.open_case_filters(cases, key="drill")
+st.caption(f"共 {len(shown):,} 件")
+widgets.case_table(shown, key="drill_cases", height=400, download=f"{region.name}在办案件")

@@ -1,0 +1,55 @@
+"""领导包案 leader case-taking board: each leader's cases, resolution, overdue cases
+and days since the last recorded step; select a leader to list the cases."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.labels import LEADER_LEVELS
+from pages import ensure_navigation, widgets
+from queries.leaders import leader_board, leader_cases
+
+ensure_navigation()
+
+scope = widgets.current_scope()
+filters = widgets.current_filters()
+
+st.title("领导包案")
+st.caption(widgets.describe_filters(scope, filters) + " · 截至期末：包案件数、已化解、化解率、超期（红色）在办件、距最近一次办理记录天数")
+board = widgets.run_query(leader_board, scope, filters)
+left, right = st.columns(2)
+levels = left.multiselect("领导层级", list(LEADER_LEVELS), format_func=LEADER_LEVELS.get, key="leader_levels",
+                          placeholder="全部层级")
+regions = sorted(board["region_name"].dropna().unique().tolist())
+chosen = right.multiselect("所属区划", regions, key="leader_regions", placeholder="全部区划")
+shown = board
+if levels:
+    shown = shown[shown["level"].isin(levels)]
+if chosen:
+    shown = shown[shown["region_name"].isin(chosen)]
+
+cols = st.columns(4)
+widgets.kpi_tile(cols[0], "包案领导（人）", f"{len(shown):,}")
+widgets.kpi_tile(cols[1], "包案件数", f"{int(shown['cases'].sum()):,}")
+total = int(shown["cases"].sum())
+widgets.kpi_tile(cols[2], "化解率", widgets.percent(shown["resolved"].sum() / total if total else None))
+widgets.kpi_tile(cols[3], "有超期案件的领导（人）", f"{int((shown['overdue'] > 0).sum()):,}")
+
+table = pd.DataFrame({
+    "包案领导": shown["name"], "职务": shown["title"], "层级": shown["level"].map(LEADER_LEVELS),
+    "所属区划": shown["region_name"], "包案件数": shown["cases"], "已化解": shown["resolved"],
+    "化解率": shown["resolution_rate"] * 100, "超期在办": shown["overdue"],
+    "距最近办理（天）": shown["days_since_action"],
+})
+event = st.dataframe(
+    table, hide_index=True, key="leader_table", on_select="rerun", selection_mode="single-row", height=480,
+    column_config={"化解率": st.column_config.NumberColumn(format="%.1f%%"),
+                   "超期在办": st.column_config.NumberColumn(help="在办案件中督办颜色为红色的件数")},
+)
+widgets.download_buttons(table, "领导包案", "领导包案 · " + widgets.describe_filters(scope, filters),
+                         key="leader_download")
+st.caption("勾选一位领导，查看其包案案件。")
+if event.selection.rows:
+    leader = shown.iloc[event.selection.rows[0]]
+    st.subheader(f"{leader['name']}（{leader['title']}）包案案件")
+    cases = widgets.run_query(leader_cases, scope, filters, int(leader["leader_id"]))
+    widgets.case_table(cases, key="leader_cases", download=f"{leader['name']}包案案件")

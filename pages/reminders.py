@@ -1,0 +1,83 @@
+"""催办 reminders: today's "115" reminders and overdue escalations by level and unit."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import config
+from dashboard.labels import DOMAINS, REMINDER_LEVELS
+from dashboard.reminders import LEVELS, record
+from pages import ensure_navigation, widgets
+from queries.reminders import reminder_queue
+
+ensure_navigation()
+
+scope = widgets.current_scope()
+filters = widgets.current_filters()
+today = config.today()
+
+st.title("催办")
+st.caption(
+    f"{today:%Y年%m月%d日} · {widgets.describe_filters(scope, filters).split(' · ', 1)[-1]} · "
+    "按“115”规则：办理期限前 15 日提醒经办人，前 10 日督促分管负责人，前 5 日书面通知主要负责人；"
+    "超期案件每日督办。"
+)
+
+with widgets.engine().connect() as conn:
+    queue = reminder_queue(conn, scope, filters, today)
+
+counts = queue["level"].value_counts()
+columns = st.columns(len(LEVELS))
+for column, level in zip(columns, LEVELS, strict=True):
+    widgets.kpi_tile(column, REMINDER_LEVELS[level], f"{int(counts.get(level, 0)):,} 件")
+
+if queue.empty:
+    st.success("今天没有需要催办的案件。")
+    st.stop()
+
+pending = int((~queue["recorded"]).sum())
+if pending:
+    st.info(f"其中 {pending} 件今天尚未登记催办。发出催办后请点击登记，系统留存记录，同一天不会重复登记。")
+    if st.button(f"登记今日催办（{pending} 件）", type="primary", key="record_reminders"):
+        with widgets.engine().begin() as conn:
+            new = record(conn, reminder_queue(conn, scope, filters, today), today)
+        st.session_state["reminders_recorded"] = new
+        st.rerun()
+else:
+    st.success("今天的催办已全部登记。")
+if "reminders_recorded" in st.session_state:
+    st.toast(f"已登记 {st.session_state.pop('reminders_recorded')} 件催办。")
+
+st.subheader("按单位汇总")
+by_unit = (
+    queue.assign(level=queue["level"].map(REMINDER_LEVELS))
+    .pivot_table(index="unit_name", columns="level", values="case_no", aggfunc="count", fill_value=0)
+    .reindex(columns=[REMINDER_LEVELS[level] for level in LEVELS], fill_value=0)
+)
+by_unit["合计"] = by_unit.sum(axis=1)
+by_unit = by_unit.sort_values("合计", ascending=False).rename_axis("责任单位").reset_index()
+st.dataframe(by_unit, hide_index=True, key="reminders_by_unit")
+widgets.download_buttons(by_unit, f"催办按单位汇总_{today:%Y%m%d}", f"催办按单位汇总 · {today:%Y-%m-%d} · "
+                         + widgets.describe_filters(scope, filters), key="reminders_by_unit_download")
+
+st.subheader("催办清单")
+level = st.segmented_control(
+    "级别", LEVELS, format_func=REMINDER_LEVELS.get, key="reminder_level", selection_mode="multi",
+    default=list(LEVELS),
+)
+shown = queue[queue["level"].isin(level or LEVELS)]
+table = pd.DataFrame({
+    "催办级别": shown["level"].map(REMINDER_LEVELS),
+    "信访件编号": shown["case_no"],
+    "责任单位": shown["unit_name"],
+    "县区": shown["county_name"],
+    "乡镇（街道）": shown["township_name"],
+    "问题类别": shown["domain"].map(DOMAINS),
+    "办理期限": shown["due"],
+    "剩余天数": shown["days_left"].astype(int),
+    "期限说明": shown["provisional"].map(lambda p: widgets.PROVISIONAL_NOTE if p else ""),
+    "包案领导": shown["leader_name"].fillna(""),
+    "今日已登记": shown["recorded"].map({True: "是", False: "否"}),
+})
+st.dataframe(table, hide_index=True, key="reminder_table", height=420)
+widgets.download_buttons(table, f"催办清单_{today:%Y%m%d}", f"催办清单 · {today:%Y-%m-%d} · "
+                         + widgets.describe_filters(scope, filters), key="reminder_download")

@@ -1,0 +1,118 @@
+"""`python -m dashboard`: the JSON contract, Chinese errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from dashboard.cli import main
+
+KPI_KEYS = {
+    "period_from", "period_to", "region", "total", "total_same_period_last_year", "yoy",
+    "online_share", "timely_acceptance_rate", "on_time_closure_rate", "evaluation_rate",
+    "satisfaction_rate", "backlog_total", "backlog_resolved", "backlog_resolution_rate",
+    "collective_batches", "collective_persons", "escalated_province_batches",
+    "escalated_beijing_batches", "colors",
+}
+
+
+@pytest.fixture
+def city_env(writable_city, monkeypatch):
+    url, _ = writable_city
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-06-30")
+    return url
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_kpi_json_contract(city_env, capsys):
+    result = _json(capsys, ["kpi", "--json"])
+    assert KPI_KEYS <= set(result)
+    assert (result["period_from"], result["period_to"], result["region"]) == ("2026-01-01", "2026-06-30", "880100")
+    assert result["total"] == 10
+    assert result["colors"] == {"red": 3, "yellow": 1, "green": 4}
+    county = _json(capsys, ["kpi", "--region", "880102", "--from", "2026-01-01", "--to", "2026-06-30", "--json"])
+    assert (county["region"], county["total"], county["backlog_total"]) == ("880102", 4, 2)
+    empty = _json(capsys, ["kpi", "--from", "2020-01-01", "--to", "2020-12-31", "--json"])
+    assert empty["total"] == 0 and empty["satisfaction_rate"] is None and empty["yoy"] is None
+
+
+def test_kpi_text_is_chinese(city_env, capsys):
+    assert main(["kpi"]) == 0
+    out = capsys.readouterr().out
+    assert "信访总量 10 件" in out and "红色 3 件" in out
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["kpi", "--region", "123456"], "区划代码 123456 不存在"),
+    (["kpi", "--from", "2026-13-01"], "日期格式不对"),
+    (["kpi", "--from", "2026-06-01", "--to", "2026-01-01"], "晚于截止日期"),
+    (["draw", "--n", "0"], "应为正整数"),
+    (["init"], "数据库中已有数据"),
+])
+def test_user_errors_exit_2_with_chinese_message(city_env, capsys, argv, fragment):
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse rejects the value itself
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+
+
+def test_draw_json_and_stored(city_env, capsys):
+    first = _json(capsys, ["draw", "--n", "2", "--seed", "7", "--per-county", "--json"])
+    assert first["seed"] == "7" and first["method"] == "stratified" and first["candidate_count"] == 3
+    numbers = [c["case_no"] for c in first["cases"]]
+    assert len(numbers) == 2 and "B05" in numbers
+    assert [c["position"] for c in first["cases"]] == [1, 2]
+    b05 = next(c for c in first["cases"] if c["case_no"] == "B05")
+    assert (b05["county"], b05["township"], b05["color"], b05["leader"]) == ("乙县", "北河乡", "green", "钱二")
+    assert b05["days_open"] == 60
+    again = _json(capsys, ["draw", "--n", "2", "--seed", "7", "--per-county", "--json"])
+    assert again["draw_id"] == first["draw_id"] + 1
+    assert [c["case_no"] for c in again["cases"]] == numbers
+
+
+def test_draw_without_candidates(city_env, capsys):
+    assert main(["draw", "--n", "1", "--region", "880121001"]) == 2  # 南山镇 has none
+    assert "没有符合条件的未化解积案" in capsys.readouterr().err
+
+
+def test_module_entry_point_and_missing_database(tmp_path):
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'none.db'}")
+    done = subprocess.run([sys.executable, "-m", "dashboard", "kpi"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "init --sample" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_init_creates_empty_schema_then_refuses(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    summary = _json(capsys, ["init", "--json"])
+    assert summary["sample"] is False
+    # An empty schema is still "empty": init again is allowed.
+    assert main(["init", "--json"]) == 0
+
+
+def test_outdated_database_is_reported_not_crashed(tmp_path):
+    import sqlite3
+
+    from dashboard import db
+    from dashboard.setup import OutdatedDatabase, ensure_database
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE regions (code TEXT PRIMARY KEY)")
+        old.execute("INSERT INTO regions VALUES ('990100')")
+        old.execute("CREATE TABLE cases (id INTEGER PRIMARY KEY, case_no TEXT)")
+    with pytest.raises(OutdatedDatabase, match="init --sample --force"):
+        ensure_database(db.make_engine(f"sqlite:///{path}"))

@@ -1,0 +1,190 @@
+"""Every page through Streamlit's AppTest on the fixture city: no exception, and the
+figures shown equal the fixture's hand-computed figures (see tests/fixture_city.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from tests.fixture_city import A2
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+TIMEOUT = 60
+DRAW_BUTTON = "FormSubmitter:draw_form-抽取"
+
+
+def _open(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _case_tables(at: AppTest) -> list:
+    """The case lists on the page (a styled table shows its underlying frame)."""
+    frames = [getattr(f.value, "data", f.value) for f in at.dataframe]
+    return [frame for frame in frames if "信访件编号" in frame.columns]
+
+
+def _table_with(at: AppTest, column: str):
+    """The first table on the page that has `column`."""
+    return next(f for f in (getattr(t.value, "data", t.value) for t in at.dataframe) if column in f.columns)
+
+
+def test_overview_shows_fixture_figures(app_env):
+    at = _open()
+    assert at.title[0].value == "总览"
+    shown = _metrics(at)
+    assert shown["信访总量（件）"] == "10"
+    assert shown["网上信访占比"] == "60.0%"
+    assert shown["及时受理率"] == "87.5%"
+    assert shown["按期办结率"] == "80.0%"
+    assert shown["满意率"] == "75.0%"
+    assert shown["参评率"] == "80.0%"
+    assert shown["积案化解率"] == "40.0%"
+    assert shown["未化解积案（件）"] == "3"
+    assert shown["集体访"] == "1 批"
+    assert shown["越级访（赴省 / 进京）"] == "1 / 1 批"
+    assert (shown["红色件数"], shown["黄色件数"], shown["绿色件数"]) == ("3", "1", "4")
+    top = at.dataframe[0].value
+    assert top["township_name"].tolist() == ["东门街道", "西门街道", "北河乡"]
+
+
+def test_sidebar_county_filter_narrows_figures(app_env):
+    at = _open()
+    at.sidebar.selectbox(key="filter_county").set_value("880102").run()
+    assert not at.exception
+    shown = _metrics(at)
+    assert shown["信访总量（件）"] == "4"
+    assert (shown["红色件数"], shown["黄色件数"], shown["绿色件数"]) == ("2", "0", "1")
+
+
+def test_heatmap_lists_selected_township(app_env):
+    at = _open("pages/heatmap.py")
+    assert at.title[0].value == "积案热力图"
+    at.selectbox(key="heatmap_township").set_value(A2).run()
+    assert not at.exception
+    assert _case_tables(at)[-1]["信访件编号"].tolist() == ["B02"]
+
+
+def test_heatmap_deep_link_to_township(app_env):
+    at = _open("pages/heatmap.py", township=A2)
+    assert _case_tables(at)[-1]["信访件编号"].tolist() == ["B02"]
+
+
+def test_supervision_lists_open_cases(app_env):
+    at = _open("pages/supervision.py")
+    assert at.title[0].value == "三色督办"
+    # Red and yellow are shown by default, most urgent first.
+    assert _case_tables(at)[0]["信访件编号"].tolist() == ["B02", "C04", "C08", "C06"]
+    at.multiselect(key="supervision_colors").set_value([]).run()
+    table = _case_tables(at)[0]
+    assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "C06", "C07", "C05", "B01", "B05"]
+    assert table["督办颜色"].tolist() == ["红色", "红色", "红色", "黄色", "绿色", "绿色", "绿色", "绿色"]
+    assert table["剩余天数"].tolist() == [-91, -20, -5, 3, 10, 20, 92, 184]
+    at.text_input(key="supervision_unit").input("北河").run()
+    assert _case_tables(at)[0]["信访件编号"].tolist() == ["C08", "C07", "B05"]
+
+
+def test_spot_check_draws_and_history_reopens(app_env):
+    at = _open("pages/spot_check.py")
+    assert any("**3**" in m.value for m in at.markdown)  # B01 B02 B05 are candidates
+    at.number_input(key="draw_n").set_value(2)
+    at.radio(key="draw_method").set_value("stratified")
+    at.text_input(key="draw_seed").input("7")
+    at.button(key=DRAW_BUTTON).click().run()
+    assert not at.exception
+    assert any("已抽取并保存为抽查记录 #1" in s.value for s in at.success)
+    first = _case_tables(at)[0]["信访件编号"].tolist()
+    assert len(first) == 2 and "B05" in first
+    assert _metrics(at)["随机种子"] == "7"
+
+    # A second draw with another seed, then reopen the first from history.
+    at.text_input(key="draw_seed").input("8")
+    at.button(key=DRAW_BUTTON).click().run()
+    assert any("抽查记录 #2" in s.value for s in at.success)
+    at.selectbox(key="opened_draw").set_value(1).run()
+    assert not at.exception
+    assert _case_tables(at)[0]["信访件编号"].tolist() == first
+
+    # A fresh session opened on the shared link ?draw=1 shows the same cases.
+    linked = _open("pages/spot_check.py", draw="1")
+    assert _case_tables(linked)[0]["信访件编号"].tolist() == first
+
+
+def test_reminders_page_queue_and_recording(app_env):
+    at = _open("pages/reminders.py")
+    assert at.title[0].value == "催办"
+    shown = _metrics(at)
+    assert shown["书面通知主要负责人（前 5 日）"] == "1 件"  # C06
+    assert shown["超期督办（每日）"] == "1 件"  # C04
+    assert shown["经办人提醒（前 15 日）"] == "0 件"
+    table = _table_with(at, "今日已登记")
+    assert table["信访件编号"].tolist() == ["C04", "C06"]
+    assert table["今日已登记"].tolist() == ["否", "否"]
+    at.button(key="record_reminders").click().run()
+    assert not at.exception
+    assert _table_with(at, "今日已登记")["今日已登记"].tolist() == ["是", "是"]
+    assert any("已全部登记" in s.value for s in at.success)
+
+
+def test_settings_page_assigns_presets_and_color_rules(app_env):
+    at = _open("pages/settings.py")
+    assert at.title[0].value == "设置"
+    years = _table_with(at, "已导入天数")
+    assert years.set_index("年份").loc[2026, "来源"] == "chinese-calendar 软件包"
+    assert years.set_index("年份").loc[2027, "来源"].startswith("未导入")
+
+    at.selectbox(key="assign_region").set_value("880121")
+    at.selectbox(key="assign_preset").set_value("tongling-210")
+    at.button(key="FormSubmitter:assign_form-保存并重新计算期限").click().run()
+    assert not at.exception
+    assert "9 件案件的期限已重新计算" in at.success[0].value
+    assignments = _table_with(at, "办理程序")
+    assert assignments.values.tolist() == [["乙县", "全部程序", "铜陵“210”一般事项"]]
+
+    at.selectbox(key="color_region").set_value("880121").run()
+    at.number_input(key="color_days").set_value(1)
+    at.number_input(key="color_share").set_value(100)
+    at.button(key="FormSubmitter:color_form-保存三色规则").click().run()
+    assert not at.exception
+    rules = _table_with(at, "黄色：剩余天数 ≤").set_index("区划")
+    assert rules.loc["乙县", "黄色：剩余天数 ≤"] == 1
+    assert rules.loc["乙县", "来源"] == "本县区设定"
+    assert rules.loc["甲区", "来源"] == "沿用全市默认"
+
+
+def test_spot_check_meeting_commit_reveal_verify_and_outcome(app_env):
+    at = _open("pages/spot_check.py")
+    at.button(key="FormSubmitter:meeting_form-新建督查会").click().run()
+    notice = next(s.value for s in at.success if "已建督查会 #1" in s.value)
+    commitment = notice.rsplit("：", 1)[-1]
+    assert len(commitment) == 64
+    at.selectbox(key="draw_meeting_id").set_value(1)
+    at.number_input(key="draw_n").set_value(2)
+    at.button(key=DRAW_BUTTON).click().run()
+    assert not at.exception
+    seed = _metrics(at)["随机种子"]
+    import hashlib
+
+    assert hashlib.sha256(seed.encode()).hexdigest() == commitment  # the committed seed was used
+    at.button(key="verify_draw").click().run()
+    assert any("核验通过" in s.value for s in at.success)
+    drawn = _case_tables(at)[0]["信访件编号"].tolist()
+    at.selectbox(key="outcome_case").set_value(drawn[0])
+    at.radio(key="outcome_rating").set_value("needs_work")
+    at.text_area(key="outcome_report").input("已约谈当事人，正在协调补偿方案")
+    at.button(key="FormSubmitter:outcome_form-保存会后记录").click().run()
+    assert not at.exception
+    assert _table_with(at, "点评")["信访件编号"].tolist() == [drawn[0]]
+    follow = _open("pages/supervision.py")
+    assert _table_with(follow, "会上评价")["信访件编号"].tolist() == [drawn[0]]
