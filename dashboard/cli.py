@@ -196,6 +196,10 @@ def cmd_kpi(args) -> int:
     start, end = filters.period
     if start > end:
         raise UserError(f"起始日期 {start} 晚于截止日期 {end}，请检查 --from/--to。")
+    if end > config.today():
+        # Colors and backlog are a snapshot at the period's end: a future end would
+        # color today's open cases as if that day had come.
+        raise UserError(f"截止日期 {end} 晚于今天（{config.today()}），数据只到今天，请把 --to 改为今天或更早。")
     with db.make_engine().connect() as conn:
         scope = scope_for(conn, args.region)
         result = indicators(conn, scope, filters)

@@ -102,6 +102,7 @@ class Case(Base):
         sa.Index("ix_cases_registered_on", "registered_on"),
         sa.Index("ix_cases_county_registered", "county_code", "registered_on"),
         sa.Index("ix_cases_township_registered", "township_code", "registered_on"),
+        sa.Index("ix_cases_accepted_on", "accepted_on"),
         sa.Index("ix_cases_closed_on", "closed_on"),
         sa.Index("ix_cases_backlog", "is_backlog", "resolved", "county_code"),
         sa.Index("ix_cases_domain", "domain"),

@@ -346,22 +346,33 @@ def _color_cell(value: str) -> str:
     return ""
 
 
+MAX_SHOWN_ROWS = 1_000  # a browser table of tens of thousands of rows helps nobody
+
+
 def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", download: str | None = None) -> None:
     """Show a case list (from `queries.cases`) with colored status cells; selecting a
-    row opens the case detail page. With `download` (a title), Excel/CSV buttons too."""
+    row opens the case detail page. With `download` (a title), Excel/CSV buttons too.
+
+    Long lists show their first `MAX_SHOWN_ROWS` rows (lists come most urgent first);
+    the downloads always hold every row."""
     if frame.empty:
         st.info("没有符合条件的案件。")
         return
-    shown = localize_cases(frame)
+    shown_rows = frame.head(MAX_SHOWN_ROWS)
+    shown = localize_cases(shown_rows)
     styled = shown.style.map(_color_cell, subset=["督办颜色"]) if "督办颜色" in shown else shown
     event = st.dataframe(styled, hide_index=True, height=height, key=key, on_select="rerun",
                          selection_mode="single-row")
-    st.caption("勾选行首方框可打开该案件详情。")
+    if len(frame) > MAX_SHOWN_ROWS:
+        st.caption(f"共 {len(frame):,} 件，表中列出前 {MAX_SHOWN_ROWS:,} 件；完整清单请下载。勾选行首方框可打开该案件详情。")
+    else:
+        st.caption("勾选行首方框可打开该案件详情。")
     if download:
-        download_buttons(shown, download, f"{download} · {describe_filters(current_scope(), current_filters())}",
+        download_buttons(localize_cases(frame), download,
+                         f"{download} · {describe_filters(current_scope(), current_filters())}",
                          key=f"{key}_download")
     if event.selection.rows:
-        open_case(str(frame.iloc[event.selection.rows[0]]["case_no"]))
+        open_case(str(shown_rows.iloc[event.selection.rows[0]]["case_no"]))
 
 
 def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -389,18 +400,26 @@ def open_case(case_no: str) -> None:
 
 def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str) -> None:
     """CSV (UTF-8 with BOM for Excel) and Excel downloads of a shown table, with the
-    filters written above the data."""
-    safe = frame.map(neutralise) if not frame.empty else frame
-    csv = io.StringIO()
-    csv.write(f"{neutralise(caption)}\n")
-    safe.to_csv(csv, index=False)
-    excel = io.BytesIO()
-    with pd.ExcelWriter(excel, engine="openpyxl") as writer:
-        safe.to_excel(writer, index=False, startrow=2, sheet_name="数据")
-        writer.sheets["数据"].cell(row=1, column=1, value=neutralise(caption))
+    filters written above the data. The files are built only when a button is pressed."""
+
+    def csv_file() -> bytes:
+        safe = frame.map(neutralise) if not frame.empty else frame
+        text = io.StringIO()
+        text.write(f"{neutralise(caption)}\n")
+        safe.to_csv(text, index=False)
+        return ("\ufeff" + text.getvalue()).encode("utf-8")
+
+    def excel_file() -> bytes:
+        safe = frame.map(neutralise) if not frame.empty else frame
+        excel = io.BytesIO()
+        with pd.ExcelWriter(excel, engine="openpyxl") as writer:
+            safe.to_excel(writer, index=False, startrow=2, sheet_name="数据")
+            writer.sheets["数据"].cell(row=1, column=1, value=neutralise(caption))
+        return excel.getvalue()
+
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("下载 Excel", excel.getvalue(), file_name=f"{name}.xlsx",
+    left.download_button("下载 Excel", excel_file, file_name=f"{name}.xlsx",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         key=f"{key}_xlsx")
-    right.download_button("下载 CSV", ("\ufeff" + csv.getvalue()).encode("utf-8"), file_name=f"{name}.csv",
-                          mime="text/csv", key=f"{key}_csv")
+                         key=f"{key}_xlsx", on_click="ignore")
+    right.download_button("下载 CSV", csv_file, file_name=f"{name}.csv", mime="text/csv",
+                          key=f"{key}_csv", on_click="ignore")

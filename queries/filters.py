@@ -74,14 +74,28 @@ def scope_for(conn: Connection, region_code: str | None = None) -> Scope:
     return Scope(region_code=row.code, level=row.level, name=row.name)
 
 
+def code_in_scope(column: sa.ColumnElement[str], scope: Scope) -> sa.ColumnElement[bool]:
+    """Restrict a region-code column (of regions, meetings, draws...) to the scope's
+    region and the regions below it, following the region tree (not code prefixes)."""
+    if scope.level == "township":
+        return column == scope.region_code
+    children = sa.select(regions.c.code).where(regions.c.parent_code == scope.region_code)
+    below = [regions.c.code == scope.region_code, regions.c.parent_code == scope.region_code]
+    if scope.level == "city":
+        below.append(regions.c.parent_code.in_(children.scalar_subquery()))
+    return column.in_(sa.select(regions.c.code).where(sa.or_(*below)).scalar_subquery())
+
+
 def scope_condition(scope: Scope, table: sa.Table = cases) -> sa.ColumnElement[bool]:
     """Restrict a table with county_code/township_code columns to the scope."""
     if scope.level == "township":
         return table.c.township_code == scope.region_code
     if scope.level == "county":
         return table.c.county_code == scope.region_code
-    # A city's counties share the first four digits of its code.
-    return table.c.county_code.like(scope.region_code[:4] + "%")
+    # The counties whose parent is the city: an indexed IN, and right for any code scheme.
+    return table.c.county_code.in_(
+        sa.select(regions.c.code).where(regions.c.parent_code == scope.region_code).scalar_subquery()
+    )
 
 
 def case_conditions(

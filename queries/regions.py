@@ -7,17 +7,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.models import regions
-from queries.filters import Filters, Scope
+from queries.filters import Filters, Scope, code_in_scope
 
 REGION_COLUMNS = ("code", "name", "level", "parent_code", "lon", "lat", "population")
 
 
 def _in_scope(scope: Scope) -> sa.ColumnElement[bool]:
-    if scope.level == "township":
-        return regions.c.code == scope.region_code
-    if scope.level == "county":
-        return sa.or_(regions.c.code == scope.region_code, regions.c.parent_code == scope.region_code)
-    return regions.c.code.like(scope.region_code[:4] + "%")
+    return code_in_scope(regions.c.code, scope)
 
 
 def region_list(conn: Connection, scope: Scope, level: str, *, boundaries: bool = False) -> pd.DataFrame:

@@ -525,6 +525,7 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
 
     return {
         "origin": origin,
+        "today": today,  # day offset of `until`
         "reg": reg,
         "township": township,
         "county": county,
@@ -733,6 +734,10 @@ def _event_rows(plan: dict, sl: slice, city: _City, first_id: int) -> list[dict]
         )
     half = WORKDAY_SECONDS // 2
     tod = np.where(work < half, 8.5 * 3600 + work, 14 * 3600 + work - half)
+    # The sample is loaded during its last day: that day's steps are squeezed into the
+    # first half hour of work, 8:30–9:00 (order kept), so no event lies later that day.
+    last_day = days == plan["today"]
+    tod = np.where(last_day, 8.5 * 3600 + work * (1800 / WORKDAY_SECONDS), tod)
     seconds = np.where(present, days * 86400 + tod.astype(np.int64), np.iinfo(np.int64).min)
     seconds = np.maximum.accumulate(seconds, axis=1)
     seconds = np.where(present, seconds, 0)

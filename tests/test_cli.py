@@ -116,3 +116,20 @@ def test_outdated_database_is_reported_not_crashed(tmp_path):
         old.execute("CREATE TABLE cases (id INTEGER PRIMARY KEY, case_no TEXT)")
     with pytest.raises(OutdatedDatabase, match="init --sample --force"):
         ensure_database(db.make_engine(f"sqlite:///{path}"))
+
+
+def test_first_run_progress_only_moves_forward(tmp_path):
+    from dashboard import db
+    from dashboard.setup import initialise
+
+    calls: list[float] = []
+    initialise(db.make_engine(f"sqlite:///{tmp_path / 'first.db'}"), sample=True, cases=500,
+               progress=lambda fraction, _message: calls.append(fraction))
+    assert calls == sorted(calls) and calls[0] == 0.0 and calls[-1] == 1.0
+
+
+def test_kpi_refuses_a_period_ending_after_today(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'k.db'}")
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-11-20")
+    assert main(["kpi", "--to", "2026-11-21"]) == 2
+    assert "晚于今天（2026-11-20）" in capsys.readouterr().err

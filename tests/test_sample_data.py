@@ -327,6 +327,9 @@ def test_event_chains(frame, events):
     clock = events["at"].dt.hour * 60 + events["at"].dt.minute
     assert clock.between(8 * 60 + 30, 17 * 60 + 30).all()
     assert not clock.between(12 * 60, 14 * 60 - 1).any()
+    # the sample is loaded on its last day: no step of that day comes after 9:00
+    last_day = events["at"].dt.date == UNTIL
+    assert last_day.any() and (events.loc[last_day, "at"].dt.time <= dt.time(9, 0)).all()
     # event days match the case dates
     cases = frame.set_index("id")
     for kind, column in (
