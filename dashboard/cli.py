@@ -53,6 +53,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _case_sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        sizes = []
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数，多个用逗号分隔，例如 50000,1000000：{text!r}")
+    return sizes
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors, shown in Chinese context
         self.print_usage(sys.stderr)
@@ -150,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     region_sub = region.add_subparsers(dest="regions_command", required=True, parser_class=_Parser)
     region_import = region_sub.add_parser("import", help="导入区划 CSV 或乡镇边界 GeoJSON")
     region_import.add_argument("file", help="CSV（code,name,level,parent_code,lon,lat,population）或 .geojson")
+
+    bench = sub.add_parser("bench", help="基准测试：建库、各页查询和页面耗时（中位数）")
+    bench.add_argument("--cases", type=_case_sizes, default=[config.DEFAULT_SAMPLE_CASES],
+                       help="示例案件数，可用逗号给多个规模比较，如 50000,1000000")
+    bench.add_argument("--repeat", type=_positive, default=5, help="每项重复次数（取中位数）")
+    bench.add_argument("--database-url", help="在这个空数据库上测（默认临时 SQLite 文件）")
+    bench.add_argument("--no-pages", action="store_true", help="只测查询，不测页面")
+    bench.add_argument("--json", action="store_true")
 
     calendar = sub.add_parser("calendar", help="节假日安排")
     calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser)
@@ -561,11 +579,29 @@ def cmd_regions(args) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args) -> int:
+    from dashboard import bench
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    results = []
+    try:
+        for cases in args.cases:
+            results.append(bench.run(cases, args.repeat, args.database_url if len(args.cases) == 1 else None,
+                                     pages=not args.no_pages, progress=say))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    growth = bench.compare(results) if len(results) > 1 else []
+    _print({"results": results, "growth": growth}, args.json, bench.report(results, growth))
+    return EXIT_OK
+
+
 COMMANDS = {
     "import": cmd_import, "regions": cmd_regions,
     "init": cmd_init, "kpi": cmd_kpi, "draw": cmd_draw, "verify-draw": cmd_verify_draw,
     "meeting": cmd_meeting, "agenda": cmd_agenda, "case": cmd_case, "extend": cmd_extend,
-    "remind": cmd_remind, "rules": cmd_rules, "calendar": cmd_calendar,
+    "remind": cmd_remind, "rules": cmd_rules, "calendar": cmd_calendar, "bench": cmd_bench,
 }
 
 

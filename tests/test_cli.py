@@ -133,3 +133,24 @@ def test_kpi_refuses_a_period_ending_after_today(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DASHBOARD_TODAY", "2026-11-20")
     assert main(["kpi", "--to", "2026-11-21"]) == 2
     assert "晚于今天（2026-11-20）" in capsys.readouterr().err
+
+
+def test_bench_reports_medians_and_ratios(capsys):
+    # A tiny run: the figures themselves are not asserted (timings), their shape is.
+    result = _json(capsys, ["bench", "--cases", "300,600", "--repeat", "3", "--no-pages", "--json"])
+    small, large = result["results"]
+    assert (small["cases"], large["cases"]) == (300, 600)
+    assert small["database"] == "sqlite" and small["database_bytes"] > 0
+    timing = small["timings"][0]
+    assert set(timing) >= {"name", "scope", "median_ms", "min_ms", "max_ms", "runs", "within_target"}
+    assert timing["runs"] == 3 and timing["min_ms"] <= timing["median_ms"] <= timing["max_ms"]
+    assert {t["scope"] for t in small["timings"]} == {"city", "county"}
+    assert len(small["ratios"]) == len(small["timings"]) // 2
+    assert result["growth"][0]["case_ratio"] == 2.0
+
+
+def test_bench_refuses_bad_sizes(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--cases", "abc"])
+    assert exit_info.value.code == 2
+    assert "50000,1000000" in capsys.readouterr().err
