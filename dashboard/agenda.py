@@ -3,6 +3,7 @@ drawn case (Chinese, system fonts only: nothing is fetched from the network)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 
@@ -28,13 +29,22 @@ def agenda_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def agenda_excel(frame: pd.DataFrame, title: str) -> bytes:
+def agenda_titles(draw_id: int, meeting: str | None, seed: str, n_cases: int, printed: dt.date) -> tuple[str, str]:
+    """Title and subtitle of an agenda: the meeting's name, the draw and its seed."""
+    title = f"督查会议程 · {meeting or f'抽查记录 #{draw_id}'}"
+    subtitle = f"抽查记录 #{draw_id} · 随机种子 {seed} · 共 {n_cases} 件 · 打印日期 {printed:%Y-%m-%d}"
+    return title, subtitle
+
+
+def agenda_excel(frame: pd.DataFrame, title: str, subtitle: str | None = None) -> bytes:
     table = agenda_table(frame).map(neutralise)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         table.to_excel(writer, index=False, startrow=2, sheet_name="会议议程")
         sheet = writer.sheets["会议议程"]
         sheet.cell(row=1, column=1, value=neutralise(title))
+        if subtitle:
+            sheet.cell(row=2, column=1, value=neutralise(subtitle))
         for column, width in zip("ABCDEFGHIJKLM", (6, 20, 10, 14, 10, 40, 10, 8, 18, 10, 16, 60, 40), strict=True):
             sheet.column_dimensions[column].width = width
     return buffer.getvalue()

@@ -87,21 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpi.add_argument("--region", help="区划代码，默认全市")
     kpi.add_argument("--json", action="store_true")
 
-    draw = sub.add_parser("draw", help="随机抽查未化解积案")
-    draw.add_argument("--n", type=_positive, required=True, help="抽取件数")
-    draw.add_argument("--seed", help="随机种子；不填则自动生成（或用 --meeting 会前承诺的种子）")
-    draw.add_argument("--method", choices=["simple", "stratified", "weighted"], default="simple",
-                      help="simple 简单随机；stratified 按县区分层；weighted 加权")
-    draw.add_argument("--per-county", action="store_true", help="每个县区至少抽一件（即 --method stratified --k 1）")
-    draw.add_argument("--k", type=int, default=1, help="分层抽取时每个县区至少抽取的件数")
-    draw.add_argument("--weight-by", choices=["age", "color"], default="age", help="加权依据：积案年限或督办颜色")
-    draw.add_argument("--meeting", type=_positive, help="督查会编号：使用该会会前承诺的种子并归入该会")
-    draw.add_argument("--exclude-last", type=int, default=0, help="排除最近 K 次会议已抽过的案件")
-    draw.add_argument("--replaces", type=_positive, help="重新抽取：被替换的抽查记录编号")
-    draw.add_argument("--reason", help="重新抽取的理由")
-    draw.add_argument("--region", help="区划代码，默认全市")
-    draw.add_argument("--by", default="命令行", help="抽取人")
-    draw.add_argument("--json", action="store_true")
+    _add_draw_arguments(sub.add_parser("draw", help="随机抽查未化解积案"))
 
     verify = sub.add_parser("verify-draw", help="按记录重算一次抽查，核验是否被改动")
     verify.add_argument("draw_id", type=_positive)
@@ -236,41 +222,133 @@ def cmd_kpi(args) -> int:
     return EXIT_OK
 
 
-def cmd_draw(args) -> int:
-    from dashboard.draws import DrawSpec, meeting_seed
-    from queries.filters import Filters, scope_for
-    from queries.spot_check import CandidateOptions, draw_candidates, drawn_cases
+DRAW_METHOD_CHOICES = {"simple": "简单随机", "stratified": "按县区分层", "weighted": "加权随机"}
+WEIGHT_BY_CHOICES = {"age": "积案年限", "color": "督办颜色"}
 
-    method = "stratified" if args.per_county else args.method
+
+def _draw_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"应为 0 或正整数：{text!r}")
+    return value
+
+
+def _draw_choice(what: str, choices: dict[str, str]):
+    """An argument type taking a code or its Chinese label; a Chinese message lists the choices."""
+    def parse(text: str) -> str:
+        value = text.strip()
+        for code, name in choices.items():
+            if value in (code, name):
+                return code
+        listed = "、".join(f"{code}（{name}）" for code, name in choices.items())
+        raise argparse.ArgumentTypeError(f"{what} {text!r} 不存在，可选：{listed}")
+    return parse
+
+
+def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
+    from dashboard.labels import BACKLOG_SOURCES, CHANNELS
+
+    draw.add_argument("--n", type=_positive, required=True, help="抽取件数")
+    draw.add_argument("--seed", help="随机种子；不填则自动生成。督查会已承诺种子时不能填写（自动使用承诺种子）")
+    draw.add_argument("--method", type=_draw_choice("抽取方式", DRAW_METHOD_CHOICES), metavar="simple|stratified|weighted",
+                      help="simple 简单随机（默认）；stratified 按县区分层；weighted 加权")
+    draw.add_argument("--per-county", action="store_true", help="每个县区至少抽一件（即 --method stratified --k 1）")
+    draw.add_argument("--k", type=_draw_count, help="分层抽取时每个县区至少抽取的件数（默认 1，仅用于 stratified）")
+    draw.add_argument("--weight-by", type=_draw_choice("加权依据", WEIGHT_BY_CHOICES), metavar="age|color",
+                      help="加权依据：age 积案年限（默认）或 color 督办颜色（仅用于 weighted）")
+    draw.add_argument("--meeting", type=_positive, help="督查会编号：使用该会会前承诺的种子并归入该会")
+    draw.add_argument("--exclude-last", type=_draw_count, default=0, metavar="K",
+                      help="排除最近 K 次督查会已抽中的案件（同一督查会的多次抽取算一次；"
+                      "不属于任何督查会的抽取每次各算一次；被替换的记录不算）")
+    draw.add_argument("--replaces", type=_positive, help="重新抽取：被替换的抽查记录编号（须是该链上的当前记录）")
+    draw.add_argument("--reason", help="重新抽取的理由")
+    draw.add_argument("--region", help="区划代码（县区 6 位或乡镇 9 位），默认全市")
+    draw.add_argument("--domain", action="append", type=_draw_choice("问题类别", DOMAINS), default=[],
+                      help="问题类别，可重复，如 --domain land --domain labor（也可写中文：自然资源）")
+    draw.add_argument("--channel", action="append", type=_draw_choice("信访形式", CHANNELS), default=[],
+                      help="信访形式，可重复：letter / visit / online / phone / mailbox")
+    draw.add_argument("--color", action="append", type=_draw_choice("督办颜色", COLORS), default=[],
+                      help="督办颜色，可重复：red / yellow / green")
+    draw.add_argument("--source", action="append", type=_draw_choice("积案来源", BACKLOG_SOURCES), default=[],
+                      help="积案来源，可重复：national 国家局交办 / province 省交办 / local 本地排查")
+    draw.add_argument("--min-days", type=_draw_count, default=0, metavar="DAYS", help="最少已历时天数")
+    draw.add_argument("--by", default="命令行", help="抽取人")
+    draw.add_argument("--json", action="store_true")
+
+
+def _draw_spec(args):
+    """The method and its options; refuses options the method would silently ignore."""
+    from dashboard.draws import DrawSpec
+
+    method = args.method
+    if args.per_county:
+        if method not in (None, "stratified"):
+            raise UserError(f"--per-county 即按县区分层抽取（--method stratified --k 1），不能与 --method {method} 同用。"
+                            "请只保留其中一个。")
+        if args.k not in (None, 1):
+            raise UserError(f"--per-county 即每县区至少 1 件，不能与 --k {args.k} 同用；"
+                            f"要每县区至少 {args.k} 件，请用 --method stratified --k {args.k}。")
+        method = "stratified"
+    method = method or "simple"
+    if args.k is not None and method != "stratified":
+        raise UserError(f"--k（每县区至少抽取件数）只用于分层抽取，当前方式为 {method}。"
+                        "请去掉 --k，或加 --method stratified。")
+    if args.weight_by is not None and method != "weighted":
+        raise UserError(f"--weight-by（加权依据）只用于加权抽取，当前方式为 {method}。"
+                        "请去掉 --weight-by，或加 --method weighted。")
+    if args.reason and not args.replaces:
+        raise UserError("--reason 只用于重新抽取，请同时用 --replaces 指明被替换的抽查记录。")
+    return DrawSpec(n=args.n, method=method, min_per_county=1 if args.k is None else args.k,
+                    weight_by=(args.weight_by or "age") if method == "weighted" else None)
+
+
+def cmd_draw(args) -> int:
+    from dashboard.draws import draw_notes
+    from dashboard.models import spot_check_draws
+    from queries.filters import Filters, scope_for
+    from queries.spot_check import (
+        CandidateOptions,
+        as_candidates,
+        candidate_frame,
+        county_names,
+        draw_params,
+        drawn_cases,
+    )
+
     engine = db.make_engine()
     today = config.today()
     try:
-        spec = DrawSpec(n=args.n, method=method, min_per_county=args.k,
-                        weight_by=args.weight_by if method == "weighted" else None)
+        spec = _draw_spec(args)
         with engine.begin() as conn:
             scope = scope_for(conn, args.region)
-            seed = args.seed
-            if args.meeting and not seed:
-                seed, _ = meeting_seed(conn, args.meeting)
-            options = CandidateOptions(exclude_last=max(0, args.exclude_last))
-            candidates = draw_candidates(conn, scope, Filters(), today, options, spec.weight_by)
+            filters = Filters(domains=tuple(dict.fromkeys(args.domain)), channels=tuple(dict.fromkeys(args.channel)))
+            options = CandidateOptions(colors=tuple(dict.fromkeys(args.color)), sources=tuple(dict.fromkeys(args.source)),
+                                       min_days_open=args.min_days, exclude_last=args.exclude_last,
+                                       meeting_id=args.meeting, replaces_draw_id=args.replaces)
+            pool = candidate_frame(conn, scope, filters, today, options)
+            candidates = as_candidates(pool, spec.weight_by)
             draw_id, seed, _ = record_draw(
-                conn, candidates, args.n, seed=seed, spec=spec, created_by=args.by,
+                conn, candidates, args.n, seed=args.seed, spec=spec, created_by=args.by,
                 scope_code=scope.region_code, meeting_id=args.meeting,
                 replaces_draw_id=args.replaces, redraw_reason=args.reason,
-                params={"region": scope.region_code, "exclude_last": options.exclude_last,
-                        "as_of": today.isoformat()},
+                params=draw_params(scope, filters, options, today),
             )
+            meeting_id = conn.execute(
+                sa.select(spot_check_draws.c.meeting_id).where(spot_check_draws.c.id == draw_id)).scalar()
     except DrawError as error:
         raise UserError(str(error)) from None
+    notes = draw_notes(candidates, spec, seed, county_names(pool))
     with engine.connect() as conn:
         frame = drawn_cases(conn, scope, draw_id, today)
     payload = {
         "draw_id": draw_id,
         "seed": seed,
-        "method": method,
+        "method": spec.method,
         "candidate_count": len(candidates),
-        "meeting_id": args.meeting,
+        "meeting_id": meeting_id,
         "replaces_draw_id": args.replaces,
         "cases": [
             {
@@ -286,7 +364,11 @@ def cmd_draw(args) -> int:
             }
             for row in frame.itertuples()
         ],
+        "notes": notes,
     }
+    if not args.json:
+        for note in notes:
+            print(f"提示：{note}", file=sys.stderr)
     lines = [f"抽查记录 #{draw_id}，种子 {seed}，候选 {len(candidates)} 件，抽中 {len(frame)} 件："]
     lines += [
         f"{c['position']:>3}. {c['case_no']} {c['county']}{c['township'] or ''} 已 {c['days_open']} 天 包案领导 {c['leader'] or '—'}"
@@ -304,9 +386,12 @@ def cmd_verify_draw(args) -> int:
             result = verify_draw(conn, args.draw_id)
         except DrawError as error:
             raise UserError(str(error)) from None
-    payload = {"draw_id": result.draw_id, "ok": result.ok, "checks": result.checks}
+    payload = {"draw_id": result.draw_id, "ok": result.ok, "checks": result.checks, "chain": result.chain}
     lines = [f"抽查记录 #{result.draw_id}：" + ("核验通过，抽取结果可复现、记录未被改动。" if result.ok else "核验未通过！")]
     lines += [f"  [{'✓' if c['ok'] else '✗'}] {c['detail']}" for c in result.checks]
+    chain = result.chain
+    lines.append(f"存证链：共 {chain['length']} 条记录，本记录为第 {chain['position']} 条；最新一条 #{chain['head_draw_id']}，"
+                 f"摘要 {chain['head_digest']}。请将条数和最新摘要记入会议纪要：摘要链本身无法发现最新记录被删除。")
     _print(payload, args.json, "\n".join(lines))
     return EXIT_OK if result.ok else EXIT_ERROR
 
@@ -347,24 +432,46 @@ def cmd_meeting(args) -> int:
 
 
 def cmd_agenda(args) -> int:
-    from dashboard.agenda import agenda_excel, agenda_html
+    from dashboard.agenda import agenda_excel, agenda_html, agenda_titles
     from queries.filters import scope_for
     from queries.meetings import agenda
+    from queries.spot_check import draw_history
 
     if not args.xlsx and not args.html:
         raise UserError("请用 --xlsx 或 --html 指定导出文件。")
+    targets = [Path(p) for p in (args.xlsx, args.html) if p]
+    for path in targets:
+        if path.is_dir():
+            raise UserError(f"{path} 是一个目录，请写出文件名，例如 {path / '议程.xlsx'}。")
+        if not path.parent.is_dir():
+            raise UserError(f"无法写入 {path}：目录 {path.parent} 不存在，请先建好目录或换一个路径。")
+    today = config.today()
     with db.make_engine().connect() as conn:
         scope = scope_for(conn)
-        frame = agenda(conn, scope, args.draw_id, config.today())
+        frame = agenda(conn, scope, args.draw_id, today)
+        history = draw_history(conn, scope)
     if frame.empty:
         raise UserError(f"抽查记录 #{args.draw_id} 不存在或没有抽中案件。")
-    title = f"督查会议程 · 抽查记录 #{args.draw_id}"
+    record = history.set_index("draw_id").loc[args.draw_id]
+    title, subtitle = agenda_titles(args.draw_id, record["meeting"], record["seed"], len(frame), today)
+    contents = {}
     if args.xlsx:
-        Path(args.xlsx).write_bytes(agenda_excel(frame, title))
+        contents[Path(args.xlsx)] = agenda_excel(frame, title, subtitle)
     if args.html:
-        Path(args.html).write_text(agenda_html(frame, title, f"共 {len(frame)} 件 · {config.today():%Y-%m-%d}"),
-                                   encoding="utf-8")
-    print("已导出：" + "、".join(p for p in (args.xlsx, args.html) if p))
+        contents[Path(args.html)] = agenda_html(frame, title, subtitle).encode("utf-8")
+    written: list[Path] = []
+    try:  # write beside the targets first, then move into place: both files or none
+        for path, data in contents.items():
+            temporary = path.with_name(f".{path.name}.part")
+            temporary.write_bytes(data)
+            written.append(temporary)
+        for temporary, path in zip(written, contents, strict=True):
+            temporary.replace(path)
+    except OSError as error:
+        for temporary in written:
+            temporary.unlink(missing_ok=True)
+        raise UserError(f"无法写入 {path}（{error.strerror or error}），请检查路径和写入权限。") from None
+    print("已导出：" + "、".join(str(p) for p in contents))
     return EXIT_OK
 
 

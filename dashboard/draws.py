@@ -1,21 +1,36 @@
 """Spot-check draws (随机抽查): fair, reproducible, checkable random draws.
 
-Every candidate gets a key from SHA-256("<seed>|<case_no>"), so anyone can recompute a
-draw from its seed and candidate list with any SHA-256 tool. Methods:
+Every candidate gets a key from SHA-256("<seed>|<case_no>") (UTF-8), so anyone can
+recompute a draw from its seed and candidate list with any SHA-256 tool. Methods:
 
 - `simple` (algorithm `sha256-rank-v1`): the n smallest keys; every candidate is
   equally likely.
-- `stratified` (`sha256-stratified-v1`): each county first gets min(k, its candidates)
-  places (counties in order of their smallest key when places run short); the other
-  places go to counties in proportion to their remaining candidates (largest remainder,
-  ties to the smaller county code); within a county the smallest keys are taken.
+- `stratified` (`sha256-stratified-v2`): counties are ordered by their smallest key
+  (a seed-determined order). Each county first gets min(k, its candidates). When n is
+  too small for that, places go round-robin in that order (one each, then a second
+  each, ...), so counties differ by at most one. The places left after the minimums go
+  in proportion to each county's candidates (largest remainder, ties in county order;
+  a county that runs out of candidates gets all of them and its share goes to the
+  others). Within a county the smallest keys are taken.
 - `weighted` (`sha256-weighted-v1`): weighted sampling without replacement
   (Efraimidis–Spirakis): u = (key + 0.5) / 2^256 is uniform in (0, 1); the n smallest
   -ln(u) / weight win, so a case with twice the weight is twice as likely to be first.
-- `per_county` (legacy `sha256-rank-v1` draws of the first version): each county's
-  smallest key first, then the smallest remaining keys.
+- `per_county` and `sha256-stratified-v1`: algorithms of earlier versions, kept so
+  that their stored draws can still be verified.
 
 Drawn cases are listed in ascending key order (weighted: ascending -ln(u)/weight).
+
+Seeds: a generated seed carries 128 random bits (32 hex digits, grouped by four). A
+meeting commits to a seed before it meets (SHA-256 of the seed published) and reveals
+it at the draw. Its first draw uses that seed; the k-th redraw in the chain of
+replacements uses "<seed>/重抽<k>", so a redraw gives other cases and is still checkable
+against the same commitment.
+
+Record: each stored draw's digest is SHA-256(previous record's digest + canonical JSON
+of the record, its full candidate rows and the meeting's commitment), so editing any
+stored field, candidate or the commitment breaks the digest. A hash chain cannot show
+that its newest records were deleted: verification reports the chain's length and head
+so the meeting minutes can write them down.
 """
 
 from __future__ import annotations
@@ -25,8 +40,9 @@ import hashlib
 import json
 import math
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -39,16 +55,21 @@ from dashboard.models import (
     spot_check_draws,
 )
 
-ALGORITHMS = {
+ALGORITHMS = {  # the algorithm a new draw of each method uses
     "simple": "sha256-rank-v1",
     "per_county": "sha256-rank-v1",
-    "stratified": "sha256-stratified-v1",
+    "stratified": "sha256-stratified-v2",
     "weighted": "sha256-weighted-v1",
 }
 ALGORITHM_VERSION = ALGORITHMS["simple"]
 METHODS = {"simple": "简单随机", "stratified": "按县区分层", "weighted": "加权随机", "per_county": "每县区至少一件"}
 WEIGHT_BY = {"age": "按积案年限（每满一年加 1）", "color": "按督办颜色（红 3、黄 2、绿 1）"}
 COLOR_WEIGHTS = {"red": 3.0, "yellow": 2.0, "green": 1.0}
+SEED_BITS = 128
+MAX_SEED_LENGTH = 64  # the seed column
+REDRAW_MARK = "/重抽"
+# Serialises appends to the record chain on PostgreSQL (any constant unique to this use).
+CHAIN_LOCK_KEY = 5_250_417
 
 
 class DrawError(ValueError):
@@ -79,16 +100,28 @@ class DrawSpec:
             raise DrawError(f"抽取方式 {self.method!r} 不存在，可选：{'、'.join(ALGORITHMS)}。")
         if self.method == "stratified" and self.min_per_county < 0:
             raise DrawError("每个县区至少抽取的件数不能为负。")
+        if self.weight_by is not None and self.weight_by not in WEIGHT_BY:
+            raise DrawError(f"加权依据 {self.weight_by!r} 不存在，可选：{'、'.join(WEIGHT_BY)}。")
+
+
+# ------------------------------------------------------------ seeds
 
 
 def new_seed() -> str:
-    """A fresh 12-digit seed from the operating system's random source."""
-    return str(secrets.randbelow(10**12)).zfill(12)
+    """128 bits from the operating system's random source, as 32 hex digits in groups
+    of four (easy to read aloud at the meeting)."""
+    digits = secrets.token_hex(SEED_BITS // 8)
+    return "-".join(digits[i:i + 4] for i in range(0, len(digits), 4))
 
 
 def commitment(seed: str) -> str:
     """The published SHA-256 of a seed (commit before the meeting, reveal at it)."""
     return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def redraw_seed(seed: str, k: int) -> str:
+    """The seed of the k-th redraw in a chain of replacements (k = 0: the seed itself)."""
+    return seed if k == 0 else f"{seed}{REDRAW_MARK}{k}"
 
 
 def draw_key(seed: str, case_no: str) -> str:
@@ -104,6 +137,9 @@ def age_weight(days_open: int) -> float:
     return 1.0 + max(0, int(days_open)) // 365
 
 
+# ------------------------------------------------------------ selecting
+
+
 def _ranked(candidates: Sequence[Candidate], seed: str) -> list[Candidate]:
     return sorted(candidates, key=lambda c: (draw_key(seed, c.case_no), c.case_no))
 
@@ -117,14 +153,27 @@ def _per_county_v1(ranked: list[Candidate], n: int) -> list[Candidate]:
     return guaranteed + [c for c in ranked if c.case_no not in taken][: n - len(guaranteed)]
 
 
-def _stratified(ranked: list[Candidate], n: int, k: int) -> list[Candidate]:
+def _by_county(ranked: list[Candidate]) -> dict[str, list[Candidate]]:
+    """Each county's candidates in key order; counties in order of their smallest key."""
     by_county: dict[str, list[Candidate]] = {}
-    for candidate in ranked:  # each county's list stays in key order
+    for candidate in ranked:
         by_county.setdefault(candidate.county_code, []).append(candidate)
-    order = list(by_county)  # counties by their smallest key
+    return by_county
+
+
+def _take(ranked: list[Candidate], by_county: dict[str, list[Candidate]], places: dict[str, int]) -> list[Candidate]:
+    chosen = [c for county in by_county for c in by_county[county][: places[county]]]
+    position = {c.case_no: i for i, c in enumerate(ranked)}
+    return sorted(chosen, key=lambda c: position[c.case_no])
+
+
+def _stratified_v1(ranked: list[Candidate], n: int, k: int) -> list[Candidate]:
+    """`sha256-stratified-v1` (first version; kept to verify its stored draws)."""
+    by_county = _by_county(ranked)
+    order = list(by_county)
     places = dict.fromkeys(order, 0)
     left = n
-    for county in order:  # the guaranteed minimum
+    for county in order:
         give = min(k, len(by_county[county]), left)
         places[county] += give
         left -= give
@@ -139,9 +188,77 @@ def _stratified(ranked: list[Candidate], n: int, k: int) -> list[Candidate]:
             extra[county] += 1
         for county in order:
             places[county] += extra[county]
-    chosen = [c for county in order for c in by_county[county][: places[county]]]
-    position = {c.case_no: i for i, c in enumerate(ranked)}
-    return sorted(chosen, key=lambda c: position[c.case_no])
+    return _take(ranked, by_county, places)
+
+
+@dataclass(frozen=True)
+class CountyShare:
+    county_code: str
+    candidates: int
+    minimum: int  # min(k, candidates): what the county is guaranteed when n allows
+    places: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How a stratified draw shares its places among counties (in seed order)."""
+
+    n: int
+    k: int
+    counties: tuple[CountyShare, ...]
+
+    @property
+    def places(self) -> int:
+        return sum(c.places for c in self.counties)
+
+    @property
+    def short(self) -> bool:
+        """Too few places to give every county its minimum."""
+        return self.n < sum(c.minimum for c in self.counties)
+
+
+def allocate(ranked: Sequence[Candidate], n: int, k: int) -> Allocation:
+    """The places of each county in a `sha256-stratified-v2` draw (see module doc)."""
+    sizes = {county: len(rows) for county, rows in _by_county(list(ranked)).items()}
+    order = list(sizes)
+    minimum = {c: min(k, sizes[c]) for c in order}
+    places = dict.fromkeys(order, 0)
+    left = min(n, sum(sizes.values()))
+    if left <= sum(minimum.values()):
+        # Round-robin in seed order: one each, then a second each, ... up to the minimum.
+        while left:
+            for county in order:
+                if left and places[county] < minimum[county]:
+                    places[county] += 1
+                    left -= 1
+    else:
+        places = dict(minimum)
+        left -= sum(minimum.values())
+        open_ = [c for c in order if places[c] < sizes[c]]
+        while left:
+            total = sum(sizes[c] for c in open_)
+            quotas = {c: Fraction(left * sizes[c], total) for c in open_}
+            full = [c for c in open_ if quotas[c] >= sizes[c] - places[c]]
+            if full:  # these take all their candidates; the others share what is left
+                for county in full:
+                    left -= sizes[county] - places[county]
+                    places[county] = sizes[county]
+                open_ = [c for c in open_ if c not in full]
+                continue
+            extra = {c: math.floor(q) for c, q in quotas.items()}
+            spare = left - sum(extra.values())
+            by_remainder = sorted(open_, key=lambda c: (-(quotas[c] - extra[c]), order.index(c)))
+            for county in by_remainder[:spare]:
+                extra[county] += 1
+            for county in open_:
+                places[county] += extra[county]
+            left = 0
+    return Allocation(n, k, tuple(CountyShare(c, sizes[c], minimum[c], places[c]) for c in order))
+
+
+def _stratified(ranked: list[Candidate], n: int, k: int) -> list[Candidate]:
+    places = {share.county_code: share.places for share in allocate(ranked, n, k).counties}
+    return _take(ranked, _by_county(ranked), places)
 
 
 def _weighted(candidates: Sequence[Candidate], seed: str, n: int) -> list[Candidate]:
@@ -156,9 +273,10 @@ def _weighted(candidates: Sequence[Candidate], seed: str, n: int) -> list[Candid
 
 def select(
     candidates: Sequence[Candidate], n: int, seed: str, per_county: bool = False,
-    *, spec: DrawSpec | None = None,
+    *, spec: DrawSpec | None = None, algorithm: str | None = None,
 ) -> list[Candidate]:
-    """The drawn candidates in draw order. Pure: same inputs, same output."""
+    """The drawn candidates in draw order. Pure: same inputs, same output.
+    `algorithm` picks an earlier version of the method's algorithm (verification)."""
     spec = spec or DrawSpec(n=n, method="per_county" if per_county else "simple")
     if spec.method == "weighted":
         return _weighted(candidates, seed, spec.n)
@@ -166,8 +284,45 @@ def select(
     if spec.method == "per_county":
         return _per_county_v1(ranked, spec.n)
     if spec.method == "stratified":
+        if algorithm == "sha256-stratified-v1":
+            return _stratified_v1(ranked, spec.n, spec.min_per_county)
         return _stratified(ranked, spec.n, spec.min_per_county)
     return ranked[: spec.n]
+
+
+VERIFIABLE = {  # (method, algorithm version) pairs this code can recompute
+    ("simple", "sha256-rank-v1"), ("per_county", "sha256-rank-v1"), ("weighted", "sha256-weighted-v1"),
+    ("stratified", "sha256-stratified-v1"), ("stratified", "sha256-stratified-v2"),
+}
+
+
+def draw_notes(
+    candidates: Sequence[Candidate], spec: DrawSpec, seed: str, county_names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """What the user must know about how the places were shared (Chinese)."""
+    names = county_names or {}
+    notes = []
+    if len(candidates) < spec.n:
+        notes.append(f"候选只有 {len(candidates)} 件，少于抽取件数 {spec.n} 件，已全部抽中。")
+    if spec.method != "stratified" or not candidates:
+        return notes
+    allocation = allocate(_ranked(candidates, seed), spec.n, spec.min_per_county)
+    k = spec.min_per_county
+    if allocation.short:
+        need = sum(c.minimum for c in allocation.counties)
+        missed = [c for c in allocation.counties if c.places == 0]
+        basis = (f"{len(allocation.counties)} 个县区各 {k} 件" if all(c.candidates >= k for c in allocation.counties)
+                 else f"每县区 {k} 件，候选不足 {k} 件的县区按实有件数")
+        notes.append(
+            f"抽取件数 {spec.n} 件少于各县区保底件数之和 {need} 件（{basis}），"
+            "无法保证每县区都达到保底：已按本次种子决定的县区顺序轮流分配，各县区相差不超过 1 件。"
+            + (f"未抽到的县区：{'、'.join(names.get(c.county_code, c.county_code) for c in missed)}。" if missed else "")
+        )
+    for share in allocation.counties:
+        if share.candidates < k and share.places == share.candidates:
+            notes.append(f"{names.get(share.county_code, share.county_code)}只有 {share.candidates} 件候选，"
+                         f"少于每县区 {k} 件，已全部抽中。")
+    return notes
 
 
 # ------------------------------------------------------------ storing and verifying
@@ -177,9 +332,14 @@ def _canonical(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
 
 
-def record_content(row, drawn_case_numbers: Sequence[str]) -> dict:
-    """The fields of a stored draw that its digest covers."""
-    return {
+def record_content(
+    row, drawn_case_numbers: Sequence[str], candidates: Sequence[Candidate] | None = None,
+    seed_commitment: str | None = None, *, legacy: bool = False,
+) -> dict:
+    """The fields of a stored draw that its digest covers: the record, the drawn cases,
+    every candidate row (case number, county, weight) and the meeting's commitment.
+    `legacy`: the first version's content (record and drawn cases only)."""
+    content = {
         "created_at": str(row["created_at"]), "created_by": row["created_by"],
         "scope_code": row["scope_code"], "meeting_id": row["meeting_id"], "meeting": row["meeting"],
         "method": row["method"], "params": row["params"], "seed": row["seed"],
@@ -188,10 +348,25 @@ def record_content(row, drawn_case_numbers: Sequence[str]) -> dict:
         "algorithm_version": row["algorithm_version"], "replaces_draw_id": row["replaces_draw_id"],
         "redraw_reason": row["redraw_reason"], "drawn": list(drawn_case_numbers),
     }
+    if not legacy:
+        content["candidates"] = [[c.case_no, c.county_code, float(c.weight)]
+                                 for c in sorted(candidates or (), key=lambda c: c.case_no)]
+        content["seed_commitment"] = seed_commitment
+    return content
 
 
 def chain_digest(previous_digest: str | None, content: dict) -> str:
     return hashlib.sha256(((previous_digest or "") + _canonical(content)).encode()).hexdigest()
+
+
+def _lock_chain(conn: Connection) -> None:
+    """Serialise appends to the record chain until the transaction ends, so that two
+    draws made at the same moment cannot both chain to the same previous record."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+    else:  # SQLite has one writer at a time: take the write lock now, before reading
+        conn.execute(spot_check_draws.update().where(sa.false())
+                     .values(record_digest=spot_check_draws.c.record_digest))
 
 
 def _previous_digest(conn: Connection, before_id: int | None = None) -> str | None:
@@ -201,16 +376,59 @@ def _previous_digest(conn: Connection, before_id: int | None = None) -> str | No
     return conn.execute(stmt).scalar()
 
 
-def meeting_seed(conn: Connection, meeting_id: int) -> tuple[str, str]:
-    """Reveal a meeting's committed seed; returns (seed, commitment)."""
+def _meeting(conn: Connection, meeting_id: int):
     row = conn.execute(sa.select(meetings).where(meetings.c.id == meeting_id)).mappings().first()
     if row is None:
-        raise DrawError(f"督查会 #{meeting_id} 不存在。")
+        raise DrawError(f"督查会 #{meeting_id} 不存在，请用 `python -m dashboard meeting list` 查看会议编号。")
+    return row
+
+
+def meeting_seed(conn: Connection, meeting_id: int) -> tuple[str, str]:
+    """Reveal a meeting's committed seed; returns (seed, commitment)."""
+    row = _meeting(conn, meeting_id)
     if not row["secret_seed"]:
         raise DrawError(f"督查会 #{meeting_id} 没有事先承诺的种子，请手工输入或自动生成种子。")
     if row["revealed_at"] is None:
         conn.execute(meetings.update().where(meetings.c.id == meeting_id).values(revealed_at=dt.datetime.now()))
     return row["secret_seed"], row["seed_commitment"]
+
+
+def redraw_depth(conn: Connection, draw_id: int) -> int:
+    """How many replacements lead to this draw (0: an original draw)."""
+    depth, current, seen = 0, draw_id, set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        current = conn.execute(
+            sa.select(spot_check_draws.c.replaces_draw_id).where(spot_check_draws.c.id == current)
+        ).scalar()
+        depth += current is not None
+    return depth
+
+
+def replaced_by(conn: Connection, draw_id: int) -> int | None:
+    return conn.execute(
+        sa.select(spot_check_draws.c.id).where(spot_check_draws.c.replaces_draw_id == draw_id)
+        .order_by(spot_check_draws.c.id).limit(1)
+    ).scalar()
+
+
+def current_draw(conn: Connection, draw_id: int) -> int:
+    """The draw at the end of the chain of replacements starting at `draw_id`."""
+    seen = {draw_id}
+    while (successor := replaced_by(conn, draw_id)) is not None and successor not in seen:
+        seen.add(successor)
+        draw_id = successor
+    return draw_id
+
+
+def meeting_head(conn: Connection, meeting_id: int) -> int | None:
+    """The meeting's current draw (drawn for it and not replaced), newest first."""
+    replaced = sa.select(spot_check_draws.c.replaces_draw_id).where(spot_check_draws.c.replaces_draw_id.is_not(None))
+    return conn.execute(
+        sa.select(spot_check_draws.c.id)
+        .where(spot_check_draws.c.meeting_id == meeting_id, spot_check_draws.c.id.not_in(replaced))
+        .order_by(spot_check_draws.c.id.desc()).limit(1)
+    ).scalar()
 
 
 def record_draw(
@@ -232,18 +450,57 @@ def record_draw(
 ) -> tuple[int, str, list[Candidate]]:
     """Draw and store the draw with its candidate list; returns (draw_id, seed, drawn).
 
-    The caller owns the transaction (use `engine.begin()`), so a failure stores nothing.
+    A meeting with a committed seed decides the seed: its committed seed for its first
+    draw, "<seed>/重抽<k>" for the k-th redraw; a typed seed is refused unless it is that
+    very seed. A redraw belongs to the meeting of the draw it replaces, which must be
+    the current draw of its chain. The caller owns the transaction (`engine.begin()`),
+    so a failure stores nothing.
     """
     spec = spec or DrawSpec(n=n, method="per_county" if per_county else "simple")
+    typed = (seed or "").strip()
+    if len(typed) > MAX_SEED_LENGTH:
+        raise DrawError(f"随机种子最长 {MAX_SEED_LENGTH} 个字符，现为 {len(typed)} 个，请缩短。")
     if not candidates:
         raise DrawError("没有符合条件的未化解积案，无法抽取。请放宽筛选条件。")
+    _lock_chain(conn)  # the checks below and the append see every committed draw
+    depth = 0
     if replaces_draw_id is not None:
-        exists = conn.execute(sa.select(spot_check_draws.c.id).where(spot_check_draws.c.id == replaces_draw_id)).scalar()
-        if exists is None:
+        replaced = conn.execute(
+            sa.select(spot_check_draws.c.meeting_id).where(spot_check_draws.c.id == replaces_draw_id)
+        ).first()
+        if replaced is None:
             raise DrawError(f"要替换的抽查记录 #{replaces_draw_id} 不存在。")
+        if (successor := replaced_by(conn, replaces_draw_id)) is not None:
+            raise DrawError(f"抽查记录 #{replaces_draw_id} 已被 #{successor} 替换，不能再次替换；"
+                            f"如需重新抽取，请替换当前记录 #{current_draw(conn, replaces_draw_id)}。")
+        if meeting_id is None:
+            meeting_id = replaced.meeting_id
+        elif replaced.meeting_id != meeting_id:
+            where = f"督查会 #{replaced.meeting_id}" if replaced.meeting_id is not None else "不属于任何督查会"
+            raise DrawError(f"重新抽取须与被替换的记录属于同一督查会：#{replaces_draw_id} {where}，"
+                            f"而本次选择了督查会 #{meeting_id}。")
         if not (redraw_reason or "").strip():
             raise DrawError("重新抽取必须写明理由。")
-    seed = (seed or "").strip() or new_seed()
+        depth = redraw_depth(conn, replaces_draw_id) + 1
+    committed = None
+    if meeting_id is not None:
+        row = _meeting(conn, meeting_id)
+        meeting = meeting or row["title"]
+        committed = row["seed_commitment"]
+        if committed:
+            head = meeting_head(conn, meeting_id)
+            if replaces_draw_id is None and head is not None:
+                raise DrawError(f"督查会 #{meeting_id} 已有抽查记录 #{head}，同一承诺种子不能再另行抽取；"
+                                f"如需重新抽取，请替换 #{head} 并写明理由。")
+            if not row["secret_seed"]:
+                raise DrawError(f"督查会 #{meeting_id} 只存有承诺值、没有对应的种子，无法按承诺抽取。")
+            expected = redraw_seed(meeting_seed(conn, meeting_id)[0], depth)
+            if typed and typed != expected:
+                raise DrawError(f"督查会 #{meeting_id} 已在会前承诺随机种子（承诺值 {committed[:16]}…），"
+                                "抽取必须使用该种子（重新抽取时为“承诺种子/重抽序号”），不能手工输入其他种子。"
+                                "请不填种子再抽取。")
+            typed = expected
+    seed = typed or new_seed()
     drawn = select(candidates, spec.n, seed, spec=spec)
     stored_params = {**(params or {}), "n": spec.n, "method": spec.method,
                      "min_per_county": spec.min_per_county, "weight_by": spec.weight_by}
@@ -263,7 +520,8 @@ def record_draw(
         "replaces_draw_id": replaces_draw_id,
         "redraw_reason": (redraw_reason or "").strip() or None,
     }
-    row["record_digest"] = chain_digest(_previous_digest(conn), record_content(row, [c.case_no for c in drawn]))
+    content = record_content(row, [c.case_no for c in drawn], candidates, committed)
+    row["record_digest"] = chain_digest(_previous_digest(conn), content)
     draw_id = conn.execute(spot_check_draws.insert().values(**row)).inserted_primary_key[0]
     conn.execute(
         spot_check_candidates.insert(),
@@ -282,6 +540,7 @@ def record_draw(
 class Verification:
     draw_id: int
     checks: list[dict] = field(default_factory=list)
+    chain: dict = field(default_factory=dict)  # length, position, head_draw_id, head_digest
 
     @property
     def ok(self) -> bool:
@@ -291,45 +550,98 @@ class Verification:
         self.checks.append({"check": name, "ok": bool(ok), "detail": detail})
 
 
+def _stored_candidates(conn: Connection, draw_id: int) -> list[Candidate]:
+    return [
+        Candidate(0, r.case_no, r.county_code, r.weight if r.weight is not None else 1.0)
+        for r in conn.execute(sa.select(spot_check_candidates).where(spot_check_candidates.c.draw_id == draw_id))
+    ]
+
+
+def _stored_drawn(conn: Connection, draw_id: int) -> list[str]:
+    return list(conn.execute(
+        sa.select(spot_check_draw_cases.c.case_no)
+        .where(spot_check_draw_cases.c.draw_id == draw_id)
+        .order_by(spot_check_draw_cases.c.position)
+    ).scalars())
+
+
+def _commitment_of(conn: Connection, meeting_id: int | None) -> str | None:
+    if meeting_id is None:
+        return None
+    return conn.execute(sa.select(meetings.c.seed_commitment).where(meetings.c.id == meeting_id)).scalar()
+
+
+def _digest_matches(conn: Connection, row, previous: str | None) -> tuple[bool, bool]:
+    """(matches, legacy): whether the stored digest is the recomputed one, and whether
+    it matched only the first version's content (without candidates and commitment)."""
+    drawn = _stored_drawn(conn, row["id"])
+    content = record_content(row, drawn, _stored_candidates(conn, row["id"]), _commitment_of(conn, row["meeting_id"]))
+    if chain_digest(previous, content) == row["record_digest"]:
+        return True, False
+    if chain_digest(previous, record_content(row, drawn, legacy=True)) == row["record_digest"]:
+        return True, True
+    return False, False
+
+
 def verify_draw(conn: Connection, draw_id: int) -> Verification:
-    """Recompute a stored draw from its seed and stored candidate list and compare."""
+    """Recompute a stored draw from its seed and stored candidate list and compare;
+    check the seed against the meeting's commitment and the record chain up to it."""
     row = conn.execute(sa.select(spot_check_draws).where(spot_check_draws.c.id == draw_id)).mappings().first()
     if row is None:
         raise DrawError(f"抽查记录 #{draw_id} 不存在。")
     result = Verification(draw_id)
-    candidates = [
-        Candidate(0, r.case_no, r.county_code, r.weight if r.weight is not None else 1.0)
-        for r in conn.execute(sa.select(spot_check_candidates).where(spot_check_candidates.c.draw_id == draw_id))
-    ]
-    stored = conn.execute(
-        sa.select(spot_check_draw_cases.c.case_no)
-        .where(spot_check_draw_cases.c.draw_id == draw_id)
-        .order_by(spot_check_draw_cases.c.position)
-    ).scalars().all()
+    candidates = _stored_candidates(conn, draw_id)
+    stored = _stored_drawn(conn, draw_id)
     print_fp = fingerprint(c.case_no for c in candidates)
     result.add("candidates", print_fp == row["candidate_fingerprint"] and len(candidates) == row["candidate_count"],
                f"候选清单 {len(candidates)} 件，指纹 {print_fp[:16]}…，记录为 {row['candidate_fingerprint'][:16]}…")
     params = json.loads(row["params"] or "{}")
-    known = row["algorithm_version"] == ALGORITHMS.get(row["method"])
-    if known:
-        spec = DrawSpec(n=row["n_requested"], method=row["method"],
-                        min_per_county=int(params.get("min_per_county", 1)), weight_by=params.get("weight_by"))
-        recomputed = [c.case_no for c in select(candidates, spec.n, row["seed"], spec=spec)]
-        result.add("drawn", recomputed == list(stored),
-                   "按种子重算的抽取结果与记录一致" if recomputed == list(stored)
-                   else f"重算结果 {', '.join(recomputed)} 与记录 {', '.join(stored)} 不一致")
+    if (row["method"], row["algorithm_version"]) in VERIFIABLE:
+        try:
+            spec = DrawSpec(n=row["n_requested"], method=row["method"],
+                            min_per_county=int(params.get("min_per_county", 1)), weight_by=params.get("weight_by"))
+        except (DrawError, TypeError, ValueError):
+            spec = None
+        recomputed = [c.case_no for c in select(candidates, spec.n, row["seed"], spec=spec,
+                                                algorithm=row["algorithm_version"])] if spec else []
+        result.add("drawn", recomputed == stored,
+                   "按种子重算的抽取结果与记录一致" if recomputed == stored
+                   else f"重算结果 {', '.join(recomputed) or '（无法重算）'} 与记录 {', '.join(stored)} 不一致")
     else:
         result.add("drawn", False, f"算法版本 {row['algorithm_version']} 与方式 {row['method']} 不匹配，无法重算")
-    if row["meeting_id"] is not None:
-        committed = conn.execute(
-            sa.select(meetings.c.seed_commitment).where(meetings.c.id == row["meeting_id"])
-        ).scalar()
-        if committed:
-            matches = commitment(row["seed"]) == committed
-            result.add("commitment", matches,
-                       "种子与会前公布的承诺值（SHA-256）一致" if matches else "种子与会前公布的承诺值不一致")
+    committed = _commitment_of(conn, row["meeting_id"])
+    if committed:
+        depth = redraw_depth(conn, draw_id)
+        suffix = redraw_seed("", depth)
+        base = row["seed"][: len(row["seed"]) - len(suffix)] if row["seed"].endswith(suffix) else None
+        matches = base is not None and commitment(base) == committed
+        what = f"第 {depth} 次重新抽取，种子应为“承诺种子{suffix}”" if depth else "种子"
+        result.add("commitment", matches,
+                   f"{what}：承诺种子与会前公布的承诺值（SHA-256）一致" if matches
+                   else f"{what}：与会前公布的承诺值 {committed[:16]}… 不一致")
     if row["record_digest"] is not None:
-        expected = chain_digest(_previous_digest(conn, before_id=draw_id), record_content(row, stored))
-        result.add("record", expected == row["record_digest"],
-                   "记录未被改动（存证摘要一致）" if expected == row["record_digest"] else "记录内容与存证摘要不一致，可能被改动")
+        ok, legacy = _digest_matches(conn, row, _previous_digest(conn, before_id=draw_id))
+        result.add("record", ok,
+                   ("记录未被改动（存证摘要一致）" + ("；旧版记录，摘要不含候选清单明细和承诺值" if legacy else ""))
+                   if ok else "记录内容、候选清单或承诺值与存证摘要不一致：本记录被改动，或其前一条记录被删除")
+    _check_chain(conn, draw_id, result)
     return result
+
+
+def _check_chain(conn: Connection, draw_id: int, result: Verification) -> None:
+    """Every record before this one still matches its digest (nothing earlier edited or
+    deleted); report the chain's length and head for the minutes."""
+    rows = conn.execute(sa.select(spot_check_draws).order_by(spot_check_draws.c.id)).mappings().all()
+    head = rows[-1]
+    position = next(i for i, r in enumerate(rows, start=1) if r["id"] == draw_id)
+    result.chain = {"length": len(rows), "position": position, "head_draw_id": head["id"],
+                    "head_digest": head["record_digest"]}
+    previous, broken = None, []
+    for r in rows[: position - 1]:
+        if r["record_digest"] is not None and not _digest_matches(conn, r, previous)[0]:
+            broken.append(r["id"])
+        previous = r["record_digest"]
+    result.add("chain", not broken,
+               f"存证链第 1–{position - 1} 条记录均与摘要一致" if not broken and position > 1
+               else "本记录是存证链的第一条" if not broken
+               else "存证链中之前的记录 " + "、".join(f"#{i}" for i in broken) + " 与摘要不一致（被改动或其前一条被删除）")

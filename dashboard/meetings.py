@@ -15,6 +15,20 @@ RATINGS = {"satisfactory": "满意", "needs_work": "需改进", "unsatisfactory"
 DRAW_LEAD_TIME = dt.timedelta(hours=4)
 
 
+def time_left(when: dt.datetime, now: dt.datetime) -> str:
+    """Time from `now` to `when` in Chinese (days, hours, minutes)."""
+    seconds = int((when - now).total_seconds())
+    if seconds < 0:
+        return "已开始或已结束"
+    days, rest = divmod(seconds, 86400)
+    return (f"{days} 天 " if days else "") + f"{rest // 3600} 小时 {rest % 3600 // 60} 分"
+
+
+def draw_time(scheduled_at: dt.datetime) -> dt.datetime:
+    """The suggested draw time: four hours before the meeting."""
+    return scheduled_at - DRAW_LEAD_TIME
+
+
 def create_meeting(
     conn: Connection, *, title: str, scheduled_at: dt.datetime, scope_code: str, created_by: str,
     commit_seed: bool = True, now: dt.datetime | None = None,

@@ -245,9 +245,10 @@ class CaseEvent(Base):
 class Meeting(Base):
     """A supervision meeting (督查会 / 视频抽查会) whose cases are drawn at random.
 
-    Commit-reveal: a seed generated before the meeting is kept here unseen; only its
-    SHA-256 (the commitment) is published with the meeting notice. At the meeting the
-    seed is revealed and used; anyone can check SHA-256(seed) against the commitment."""
+    Commit-reveal: a seed generated before the meeting (128 random bits) is kept here
+    unseen; only its SHA-256 (the commitment) is published with the meeting notice. At
+    the meeting the seed is revealed and used (its k-th redraw: "<seed>/重抽<k>"); anyone
+    can check SHA-256(seed) against the commitment."""
 
     __tablename__ = "meetings"
 
@@ -264,8 +265,9 @@ class Meeting(Base):
 
 class SpotCheckDraw(Base):
     """An append-only record of one spot-check draw (随机抽查). A redraw is a new
-    record naming the draw it replaces and why; `record_digest` chains every record
-    to the one before it, so editing a stored draw is detectable."""
+    record naming the draw it replaces (the current one of its chain) and why;
+    `record_digest` chains every record to the one before it and covers its candidate
+    rows and the meeting's commitment, so editing a stored draw is detectable."""
 
     __tablename__ = "spot_check_draws"
 

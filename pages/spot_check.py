@@ -7,26 +7,29 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config
-from dashboard.agenda import agenda_excel, agenda_html
+from dashboard.agenda import agenda_excel, agenda_html, agenda_titles
 from dashboard.draws import (
-    ALGORITHM_VERSION,
+    ALGORITHMS,
     METHODS,
+    REDRAW_MARK,
     WEIGHT_BY,
     DrawError,
     DrawSpec,
-    meeting_seed,
+    draw_notes,
     record_draw,
     verify_draw,
 )
 from dashboard.labels import BACKLOG_SOURCES, COLORS
-from dashboard.meetings import DRAW_LEAD_TIME, RATINGS, create_meeting, record_outcome
+from dashboard.meetings import RATINGS, create_meeting, draw_time, record_outcome, time_left
 from pages import ensure_navigation, widgets
 from queries.meetings import agenda, meeting_list, notify_list, outcomes
 from queries.spot_check import (
     CandidateOptions,
     as_candidates,
     candidate_frame,
+    county_names,
     draw_history,
+    draw_params,
     drawn_cases,
 )
 
@@ -34,6 +37,7 @@ ensure_navigation()
 
 DRAW_METHODS = ("simple", "stratified", "weighted")
 NO_MEETING = 0
+NO_REPLACE = 0
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()
@@ -51,18 +55,15 @@ if "spot_notice" in st.session_state:
 
 with widgets.engine().connect() as conn:
     meeting_frame = meeting_list(conn, scope)
+    history = draw_history(conn, scope)
+meetings_by_id = meeting_frame.set_index("meeting_id")
 meeting_titles = {NO_MEETING: "不关联督查会"} | {
     int(r.meeting_id): f"#{r.meeting_id} {r.scheduled_at:%Y-%m-%d %H:%M} {r.title}" for r in meeting_frame.itertuples()
 }
-
-
-def time_left(when: dt.datetime) -> str:
-    seconds = int((when - now).total_seconds())
-    if seconds < 0:
-        return "已开始或已结束"
-    days, rest = divmod(seconds, 86400)
-    return (f"{days} 天 " if days else "") + f"{rest // 3600} 小时 {rest % 3600 // 60} 分"
-
+# A redraw names the draw it replaces; a replaced draw is kept but cannot be replaced again.
+replaced_by = {int(r): int(d) for d, r in zip(history["draw_id"], history["replaces_draw_id"], strict=True)
+               if pd.notna(r)}
+current_draws = history[~history["draw_id"].isin(replaced_by)]
 
 prepare_tab, draw_tab, record_tab, outcome_tab = st.tabs(
     ["① 会前准备", "② 抽取", "③ 抽查记录与核验", "④ 会后记录"], key="spot_tabs"
@@ -98,36 +99,67 @@ with prepare_tab:
     if meeting_frame.empty:
         st.info("还没有督查会。")
     else:
-        st.dataframe(
-            pd.DataFrame({
-                "编号": meeting_frame["meeting_id"],
-                "会议": meeting_frame["title"],
-                "时间": meeting_frame["scheduled_at"].dt.strftime("%Y-%m-%d %H:%M"),
-                "距开会": meeting_frame["scheduled_at"].map(time_left),
-                "建议抽取时间": (meeting_frame["scheduled_at"] - DRAW_LEAD_TIME).dt.strftime("%m-%d %H:%M"),
-                "种子承诺值（SHA-256）": meeting_frame["seed_commitment"].fillna("（未承诺）"),
-                "种子已揭晓": meeting_frame["revealed_at"].notna().map({True: "是", False: "否"}),
-                "抽取次数": meeting_frame["n_draws"],
-            }),
-            hide_index=True, key="meeting_table",
-        )
+        meeting_table = pd.DataFrame({
+            "编号": meeting_frame["meeting_id"],
+            "会议": meeting_frame["title"],
+            "时间": meeting_frame["scheduled_at"].dt.strftime("%Y-%m-%d %H:%M"),
+            "距开会": meeting_frame["scheduled_at"].map(lambda when: time_left(when, now)),
+            "建议抽取时间": meeting_frame["scheduled_at"].map(draw_time).dt.strftime("%m-%d %H:%M"),
+            "种子承诺值（SHA-256）": meeting_frame["seed_commitment"].fillna("（未承诺）"),
+            "种子已揭晓": meeting_frame["revealed_at"].notna().map({True: "是", False: "否"}),
+            "抽取次数": meeting_frame["n_draws"],
+        })
+        st.dataframe(meeting_table, hide_index=True, key="meeting_table")
+        widgets.download_buttons(meeting_table, "督查会", f"督查会 · {scope.name} · {today:%Y-%m-%d}",
+                                 key="meeting_download")
 
 # ---------------------------------------------------------------- ② draw
 with draw_tab:
+    left, right = st.columns(2)
+    meeting_id = left.selectbox("督查会", list(meeting_titles), format_func=meeting_titles.get, key="draw_meeting_id")
+    meeting = meetings_by_id.loc[meeting_id] if meeting_id != NO_MEETING else None
+    committed = meeting is not None and isinstance(meeting["seed_commitment"], str)
+    same_meeting = (current_draws["meeting_id"] == meeting_id if meeting is not None
+                    else current_draws["meeting_id"].isna())
+    heads = current_draws.loc[same_meeting, "draw_id"].astype(int).tolist()
+    # A committed meeting has one current draw: once drawn, a new draw must replace it.
+    replace_options = heads[:1] if committed and heads else [NO_REPLACE, *heads]
+    replaces = right.selectbox(  # a new set of choices starts from its first one
+        "重新抽取（替换当前记录）", replace_options, key="draw_replaces_" + "_".join(map(str, replace_options)),
+        format_func=lambda i: "不替换（新抽取）" if i == NO_REPLACE else f"替换抽查记录 #{i}",
+        help="只列出本会（或不关联督查会时，未关联会议的）尚未被替换的记录；被替换的记录保留备查。",
+    )
+    if meeting is not None:
+        at = meeting["scheduled_at"]
+        st.info(f"会议时间 {at:%Y-%m-%d %H:%M}，距开会 {time_left(at, now)}；"
+                f"建议抽取时间 {draw_time(at):%m-%d %H:%M}（会前 4 小时）。")
+        if committed:
+            st.caption(
+                f"本会已在会前承诺随机种子（承诺值 `{meeting['seed_commitment']}`）：抽取时自动揭晓并使用该种子，不能手工输入；"
+                + (f"本次为重新抽取，种子为“承诺种子{REDRAW_MARK}序号”，同样可对照承诺值核验。" if replaces != NO_REPLACE
+                   else "本会已抽取过，再次抽取必须替换当前记录并写明理由。" if heads else "会上只抽取一次，重新抽取须写明理由。")
+            )
+
     left, middle, right, far = st.columns(4)
     colors = left.multiselect("督办颜色", list(COLORS), format_func=COLORS.get, key="draw_colors", placeholder="全部颜色")
     sources = middle.multiselect("积案来源", list(BACKLOG_SOURCES), format_func=BACKLOG_SOURCES.get,
                                  key="draw_sources", placeholder="全部来源")
     min_days = right.number_input("最少已历时（天）", 0, 3650, 0, step=30, key="draw_min_days")
-    exclude_last = far.number_input("排除最近几次会议已抽过的案件", 0, 24, 0, key="draw_exclude_last")
-    options = CandidateOptions(tuple(colors), tuple(sources), int(min_days), int(exclude_last))
+    exclude_last = far.number_input(
+        "排除最近几次会议已抽过的案件", 0, 24, 0, key="draw_exclude_last",
+        help="按督查会计次：同一督查会的多次抽取算一次，不关联督查会的抽取每次各算一次；被替换的记录不算。")
+    options = CandidateOptions(tuple(colors), tuple(sources), int(min_days), int(exclude_last),
+                               meeting_id=None if meeting is None else int(meeting_id),
+                               replaces_draw_id=None if replaces == NO_REPLACE else int(replaces))
     with widgets.engine().connect() as conn:
         pool = candidate_frame(conn, scope, filters, today, options)
     st.markdown(f"当前候选：**{len(pool):,}** 件未化解积案（{widgets.describe_filters(scope, filters).split(' · ', 1)[-1]}）")
 
     left, middle, right = st.columns(3)
     method = left.radio("抽取方式", DRAW_METHODS, format_func=METHODS.get, key="draw_method", horizontal=True)
-    k = middle.number_input("每个县区至少抽取（件）", 0, 20, 1, key="draw_k", disabled=method != "stratified")
+    k = middle.number_input("每个县区至少抽取（件）", 0, 20, 1, key="draw_k", disabled=method != "stratified",
+                            help="件数不够每县区保底时，按随机顺序轮流分配，各县区相差不超过 1 件；"
+                            "其余名额按各县区候选件数比例分配。")
     weight_by = right.radio("加权依据", list(WEIGHT_BY), format_func=WEIGHT_BY.get, key="draw_weight_by",
                             disabled=method != "weighted")
     if method == "weighted" and not pool.empty:
@@ -141,20 +173,12 @@ with draw_tab:
     with st.form("draw_form"):
         left, middle, right = st.columns(3)
         n = left.number_input("抽取件数", min_value=1, max_value=100, value=5, step=1, key="draw_n")
-        meeting_id = middle.selectbox("督查会", list(meeting_titles), format_func=meeting_titles.get,
-                                      key="draw_meeting_id")
-        seed = right.text_input("随机种子（可不填，自动生成）", key="draw_seed", max_chars=64,
-                                help="留空时：若所选督查会已承诺种子，则揭晓并使用该种子；否则自动生成。"
-                                "同一种子、同一候选清单，抽取结果完全相同，可事后复核。")
-        left, right = st.columns(2)
-        drawn_by = left.text_input("抽取人", value="市委督查室", key="draw_by", max_chars=50)
-        with widgets.engine().connect() as conn:
-            history = draw_history(conn, scope)
-        replace_ids = [0, *history["draw_id"].tolist()]
-        replaces = right.selectbox("重新抽取（替换已有记录，可不选）", replace_ids,
-                                   format_func=lambda i: "不替换" if i == 0 else f"替换抽查记录 #{i}", key="draw_replaces")
-        reason = st.text_input("重新抽取的理由", key="draw_reason", max_chars=200,
-                               placeholder="仅在替换已有记录时填写，例如：候选清单遗漏了某县区案件")
+        drawn_by = middle.text_input("抽取人", value="市委督查室", key="draw_by", max_chars=50)
+        seed = "" if committed else right.text_input(
+            "随机种子（可不填，自动生成）", key="draw_seed", max_chars=64,
+            help="留空时自动生成 128 位随机种子。同一种子、同一候选清单，抽取结果完全相同，可事后复核。")
+        reason = "" if replaces == NO_REPLACE else st.text_input(
+            "重新抽取的理由", key="draw_reason", max_chars=200, placeholder="例如：候选清单遗漏了某县区案件")
         submitted = st.form_submit_button("抽取", type="primary")
 
     if submitted:
@@ -163,37 +187,33 @@ with draw_tab:
                 raise DrawError("请填写抽取人后再抽取。")
             spec = DrawSpec(n=int(n), method=method, min_per_county=int(k),
                             weight_by=weight_by if method == "weighted" else None)
+            candidates = as_candidates(pool, spec.weight_by)
             with widgets.engine().begin() as conn:
-                used_seed = seed.strip()
-                if not used_seed and meeting_id != NO_MEETING:
-                    committed = meeting_frame.set_index("meeting_id").loc[meeting_id, "seed_commitment"]
-                    if isinstance(committed, str):
-                        used_seed, _ = meeting_seed(conn, int(meeting_id))
                 draw_id, used_seed, _ = record_draw(
-                    conn, as_candidates(pool, spec.weight_by), int(n), seed=used_seed, spec=spec,
+                    conn, candidates, int(n), seed=seed, spec=spec,
                     created_by=drawn_by.strip(), scope_code=scope.region_code,
-                    meeting=(meeting_frame.set_index("meeting_id").loc[meeting_id, "title"]
-                             if meeting_id != NO_MEETING else None),
-                    meeting_id=None if meeting_id == NO_MEETING else int(meeting_id),
-                    replaces_draw_id=None if replaces == 0 else int(replaces), redraw_reason=reason,
-                    params={
-                        "region": scope.region_code, "county": filters.county_code,
-                        "township": filters.township_code, "domains": list(filters.domains),
-                        "channels": list(filters.channels), "colors": list(options.colors),
-                        "sources": list(options.sources), "min_days_open": options.min_days_open,
-                        "exclude_last": options.exclude_last, "as_of": today.isoformat(),
-                    },
+                    meeting_id=None if meeting is None else int(meeting_id),
+                    replaces_draw_id=None if replaces == NO_REPLACE else int(replaces), redraw_reason=reason,
+                    params=draw_params(scope, filters, options, today),
                 )
         except DrawError as error:
             st.error(str(error))
         else:
+            # Rerun so that every tab (the redraw choices too) shows the new record.
             st.session_state["opened_draw"] = draw_id
             st.query_params["draw"] = str(draw_id)
-            st.success(f"已抽取并保存为抽查记录 #{draw_id}，随机种子 {used_seed}。请到“③ 抽查记录与核验”查看。")
+            st.session_state["draw_done"] = (
+                f"已抽取并保存为抽查记录 #{draw_id}，随机种子 {used_seed}。请到“③ 抽查记录与核验”查看。",
+                draw_notes(candidates, spec, used_seed, county_names(pool)),
+            )
+            st.rerun()
+    if "draw_done" in st.session_state:  # below the form, so that nothing above it moves
+        done, notes = st.session_state.pop("draw_done")
+        st.success(done)
+        for note in notes:
+            st.warning(note)
 
 # ---------------------------------------------------------------- ③ record
-with widgets.engine().connect() as conn:
-    history = draw_history(conn, scope)
 opened = None
 with record_tab:
     if history.empty:
@@ -205,8 +225,6 @@ with record_tab:
             st.session_state["opened_draw"] = int(linked)
         if st.session_state.get("opened_draw") not in ids:
             st.session_state["opened_draw"] = ids[0]
-        replaced_by = {int(r): int(d) for d, r in zip(history["draw_id"], history["replaces_draw_id"], strict=True)
-                       if pd.notna(r)}
         labels = {
             row.draw_id: f"#{row.draw_id} · {row.created_at:%Y-%m-%d %H:%M} · {row.meeting or '—'} · "
             f"{row.created_by} · {row.n_drawn} 件" + ("（已被替换）" if row.draw_id in replaced_by else "")
@@ -219,14 +237,15 @@ with record_tab:
             cases = drawn_cases(conn, scope, int(opened), today)
             notify = notify_list(conn, scope, int(opened), today)
             agenda_frame = agenda(conn, scope, int(opened), today)
-        cols = st.columns(4)
-        cols[0].metric("随机种子", record["seed"])
+        cols = st.columns([3, 1, 1, 1])
+        cols[0].metric("随机种子", record["seed"], help="完整种子见下方；SHA-256(种子) 即会前公布的承诺值")
         cols[1].metric("方式", METHODS.get(record["method"], record["method"]))
         cols[2].metric("候选件数", f"{record['candidate_count']:,}")
         cols[3].metric("抽中件数", f"{len(cases)}")
         st.caption(
+            f"随机种子：`{record['seed']}` · "
             f"候选清单指纹（SHA-256）：`{record['candidate_fingerprint']}` · 算法 {record['algorithm_version']}"
-            + ("" if record["algorithm_version"] == ALGORITHM_VERSION or record["method"] != "simple" else "（旧版算法）")
+            + ("" if record["algorithm_version"] == ALGORITHMS.get(record["method"]) else "（旧版算法）")
         )
         if pd.notna(record["replaces_draw_id"]):
             st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{record['redraw_reason']}")
@@ -244,6 +263,10 @@ with record_tab:
                 # Material icons ship with Streamlit (no emoji font needed, works offline).
                 st.markdown((":green-badge[:material/check: 通过] " if check["ok"]
                              else ":red-badge[:material/close: 未通过] ") + check["detail"])
+            chain = result.chain
+            st.caption(f"存证链：共 {chain['length']} 条记录，本记录为第 {chain['position']} 条；最新一条 "
+                       f"#{chain['head_draw_id']}，摘要 `{chain['head_digest']}`。请将条数和最新摘要记入会议纪要——"
+                       "摘要链本身无法发现最新的记录被删除。")
         widgets.case_table(cases, key="drawn_cases")
         if not cases.empty:
             widgets.download_buttons(
@@ -251,32 +274,48 @@ with record_tab:
                 f"抽查记录 #{opened} · {record['meeting'] or ''} · 种子 {record['seed']}",
                 key="draw_download",
             )
-            title = f"督查会议程 · {record['meeting'] or f'抽查记录 #{opened}'}"
-            subtitle = f"抽查记录 #{opened} · 种子 {record['seed']} · 共 {len(cases)} 件 · 打印日期 {today:%Y-%m-%d}"
+            title, subtitle = agenda_titles(int(opened), record["meeting"], record["seed"], len(cases), today)
             left, right, _ = st.columns([1, 1, 3])
-            left.download_button("下载议程 Excel", agenda_excel(agenda_frame, title), file_name=f"议程_{opened}.xlsx",
+            left.download_button("下载议程 Excel", agenda_excel(agenda_frame, title, subtitle),
+                                 file_name=f"议程_{opened}.xlsx",
                                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                  key="agenda_xlsx")
             right.download_button("下载打印版议程", agenda_html(agenda_frame, title, subtitle).encode("utf-8"),
                                   file_name=f"议程_{opened}.html", mime="text/html", key="agenda_html")
             st.markdown("**会前通知**（包案领导及所在县区）")
-            st.dataframe(notify.rename(columns={"county_name": "县区", "leader_name": "包案领导",
-                                                "leader_title": "职务", "cases": "抽中案件"}),
-                         hide_index=True, key="notify_table")
+            notify_table = notify.rename(columns={"county_name": "县区", "leader_name": "包案领导",
+                                                  "leader_title": "职务", "cases": "抽中案件"})
+            event = st.dataframe(notify_table, hide_index=True, key="notify_table", on_select="rerun",
+                                 selection_mode="single-row")
+            st.caption("勾选行首方框可打开该领导所包案件的详情。")
+            widgets.download_buttons(notify_table, f"会前通知_{opened}",
+                                     f"会前通知 · 抽查记录 #{opened} · {record['meeting'] or ''}", key="notify_download")
+            if event.selection.rows:
+                numbers = notify.iloc[event.selection.rows[0]]["cases"].split("、")
+                if len(numbers) == 1:
+                    widgets.open_case(numbers[0])
+                for column, number in zip(st.columns(min(len(numbers), 6)), numbers, strict=False):
+                    if column.button(f"打开 {number}", key=f"notify_open_{number}"):
+                        widgets.open_case(number)
         with st.expander("全部记录"):
             table = history.drop(columns=["params", "candidate_fingerprint"]).copy()
             table["method"] = table["method"].map(lambda m: METHODS.get(m, m))
+            table["replaced_by"] = table["draw_id"].map(replaced_by)
+            headers = {
+                "draw_id": "编号", "created_at": "时间", "created_by": "抽取人", "meeting": "会议", "method": "方式",
+                "seed": "随机种子", "n_requested": "请求件数", "candidate_count": "候选件数",
+                "algorithm_version": "算法", "n_drawn": "抽中件数", "meeting_id": "督查会",
+                "replaces_draw_id": "替换记录", "redraw_reason": "替换理由", "replaced_by": "被替换为",
+            }
             st.dataframe(
                 table, hide_index=True,
                 column_config={
-                    "draw_id": "编号", "created_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
-                    "created_by": "抽取人", "meeting": "会议", "method": "方式", "seed": "随机种子",
-                    "n_requested": "请求件数", "candidate_count": "候选件数", "algorithm_version": "算法",
-                    "n_drawn": "抽中件数", "meeting_id": "督查会", "replaces_draw_id": "替换记录",
-                    "redraw_reason": "替换理由",
+                    **headers, "created_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
                 },
                 key="draw_history_table",
             )
+            widgets.download_buttons(table.rename(columns=headers), "抽查记录", f"抽查记录 · {scope.name}",
+                                     key="history_download")
 
 # ---------------------------------------------------------------- ④ outcomes
 with outcome_tab:
@@ -306,12 +345,16 @@ with outcome_tab:
         with widgets.engine().connect() as conn:
             recorded = outcomes(conn, scope, draw_id=int(opened))
         if not recorded.empty:
-            st.dataframe(
-                pd.DataFrame({
-                    "信访件编号": recorded["case_no"], "评价": recorded["rating"].map(RATINGS),
-                    "汇报": recorded["leader_report"], "点评": recorded["comment"].fillna(""),
-                    "跟进时限": recorded["follow_up_due"], "记录人": recorded["recorded_by"],
-                    "记录时间": recorded["recorded_at"],
-                }),
-                hide_index=True, key="outcome_table",
-            )
+            outcome_table = pd.DataFrame({
+                "信访件编号": recorded["case_no"], "评价": recorded["rating"].map(RATINGS),
+                "汇报": recorded["leader_report"], "点评": recorded["comment"].fillna(""),
+                "跟进时限": recorded["follow_up_due"], "记录人": recorded["recorded_by"],
+                "记录时间": recorded["recorded_at"],
+            })
+            event = st.dataframe(outcome_table, hide_index=True, key="outcome_table", on_select="rerun",
+                                 selection_mode="single-row")
+            st.caption("勾选行首方框可打开该案件详情。")
+            widgets.download_buttons(outcome_table, f"会后记录_{opened}", f"会后记录 · 抽查记录 #{opened}",
+                                     key="outcome_download")
+            if event.selection.rows:
+                widgets.open_case(str(recorded.iloc[event.selection.rows[0]]["case_no"]))

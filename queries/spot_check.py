@@ -30,23 +30,36 @@ class CandidateOptions:
     sources: tuple[str, ...] = ()  # national / province / local
     min_days_open: int = 0
     exclude_last: int = 0  # leave out cases drawn in the last K meetings
+    # The draw being prepared: its own meeting (and the draw a redraw replaces) is not
+    # one of the "last K meetings".
+    meeting_id: int | None = None
+    replaces_draw_id: int | None = None
 
 
-def recently_drawn(conn: Connection, scope: Scope, last: int) -> set[int]:
-    """Case ids drawn in the last `last` meetings (a draw without a meeting counts as
-    its own meeting); a replaced draw does not count, its replacement does."""
+def recently_drawn(
+    conn: Connection, scope: Scope, last: int, *, meeting_id: int | None = None,
+    replaces_draw_id: int | None = None,
+) -> set[int]:
+    """Case ids drawn in the last `last` meetings, counted as sittings: all draws of a
+    meeting are one sitting, a draw without a meeting is a sitting of its own. A replaced
+    draw does not count (its replacement does); the meeting being drawn for and the draw
+    being replaced are left out, so a redraw excludes the same cases as the original."""
     if last <= 0:
         return set()
     replaced = sa.select(spot_check_draws.c.replaces_draw_id).where(spot_check_draws.c.replaces_draw_id.is_not(None))
-    draws = conn.execute(
+    stmt = (
         sa.select(spot_check_draws.c.id, spot_check_draws.c.meeting_id)
         .where(draws_in_scope(scope), spot_check_draws.c.id.not_in(replaced))
         .order_by(spot_check_draws.c.id.desc())
-    ).all()
+    )
+    if meeting_id is not None:
+        stmt = stmt.where(sa.or_(spot_check_draws.c.meeting_id.is_(None), spot_check_draws.c.meeting_id != meeting_id))
+    if replaces_draw_id is not None:
+        stmt = stmt.where(spot_check_draws.c.id != replaces_draw_id)
     sessions: list = []
     chosen: list[int] = []
-    for draw_id, meeting_id in draws:
-        session = ("meeting", meeting_id) if meeting_id is not None else ("draw", draw_id)
+    for draw_id, meeting in conn.execute(stmt).all():
+        session = ("meeting", meeting) if meeting is not None else ("draw", draw_id)
         if session not in sessions:
             if len(sessions) == last:
                 break
@@ -77,7 +90,9 @@ def candidate_frame(
     if options.min_days_open:
         frame = frame[frame["days_open"] >= options.min_days_open]
     if options.exclude_last:
-        frame = frame[~frame["case_id"].isin(recently_drawn(conn, scope, options.exclude_last))]
+        recent = recently_drawn(conn, scope, options.exclude_last, meeting_id=options.meeting_id,
+                                replaces_draw_id=options.replaces_draw_id)
+        frame = frame[~frame["case_id"].isin(recent)]
     frame = frame.sort_values("case_no").reset_index(drop=True)
     frame["weight_age"] = frame["days_open"].map(age_weight) if not frame.empty else pd.Series(dtype=float)
     frame["weight_color"] = frame["color"].map(COLOR_WEIGHTS).fillna(1.0) if not frame.empty else pd.Series(dtype=float)
@@ -98,6 +113,21 @@ def draw_candidates(
 ) -> list[Candidate]:
     """The candidates of a draw, sorted by case number."""
     return as_candidates(candidate_frame(conn, scope, filters, as_of, options), weight_by)
+
+
+def draw_params(scope: Scope, filters: Filters, options: CandidateOptions, as_of: dt.date) -> dict:
+    """The filters of a draw as stored with it (the same keys from the page and the CLI)."""
+    return {
+        "region": scope.region_code, "county": filters.county_code, "township": filters.township_code,
+        "domains": list(filters.domains), "channels": list(filters.channels), "colors": list(options.colors),
+        "sources": list(options.sources), "min_days_open": options.min_days_open,
+        "exclude_last": options.exclude_last, "as_of": as_of.isoformat(),
+    }
+
+
+def county_names(frame: pd.DataFrame) -> dict[str, str]:
+    """County code -> name of a candidate frame (for the draw notes)."""
+    return dict(zip(frame["county_code"], frame["county_name"], strict=True)) if not frame.empty else {}
 
 
 def draws_in_scope(scope: Scope) -> sa.ColumnElement[bool]:

@@ -329,16 +329,25 @@ def drawn_numbers(page) -> list[str]:
     return [row[header.index("信访件编号")] for row in rows[2:]]
 
 
+def metric(page, label: str) -> str:
+    return page.locator('[data-testid="stMetric"]').filter(has_text=label).locator(
+        '[data-testid="stMetricValue"]').inner_text().strip()
+
+
 def tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
     page.wait_for_timeout(300)
 
 
-def draw(page, n: str, seed: str) -> str:
-    """Draw on tab ②; returns the new record's number."""
+def draw(page, n: str, seed: str | None, reason: str | None = None) -> str:
+    """Draw on tab ② (seed None: a meeting's committed seed, no seed box); returns the
+    new record's number."""
     tab(page, "② 抽取")
     page.get_by_label("抽取件数").fill(n)
-    page.get_by_role("textbox", name="随机种子（可不填，自动生成）").fill(seed)
+    if seed is not None:
+        page.get_by_role("textbox", name="随机种子（可不填，自动生成）").fill(seed)
+    if reason is not None:
+        page.get_by_role("textbox", name="重新抽取的理由").fill(reason)
     page.get_by_role("button", name="抽取", exact=True).click()
     notice = page.get_by_text(re.compile(r"已抽取并保存为抽查记录 #\d+")).last
     notice.wait_for(timeout=30_000)
@@ -377,22 +386,42 @@ def test_meeting_commit_draw_verify_and_agenda(page, server):
     shot(page, "spot-check-meeting")
     tab(page, "② 抽取")
     choose(page, "督查会", re.compile(rf"^#{meeting_id} "))
-    draw_id = draw(page, "3", "")
+    # A committed meeting: the time to the meeting, no seed to type.
+    page.get_by_text(re.compile(r"距开会 .*建议抽取时间 .*（会前 4 小时）")).wait_for(timeout=10_000)
+    assert page.get_by_role("textbox", name="随机种子（可不填，自动生成）").count() == 0
+    shot(page, "spot-check-draw-tab")
+    draw_id = draw(page, "3", None)
     tab(page, "③ 抽查记录与核验")
     choose(page, "打开记录", re.compile(rf"^#{draw_id} ·"))
     tab(page, "③ 抽查记录与核验")
-    seed = page.locator('[data-testid="stMetric"]').filter(has_text="随机种子").locator(
-        '[data-testid="stMetricValue"]').inner_text().strip()
+    seed = metric(page, "随机种子")
     assert hashlib.sha256(seed.encode()).hexdigest() == commitment
     page.get_by_role("button", name="核验本次抽取").click()
     page.get_by_text("核验通过").first.wait_for(timeout=30_000)
     wait_idle(page)
     assert_clean(page)
     printable = download(page, "下载打印版议程").decode("utf-8")
-    assert printable.count("<section>") == 3 and "http" not in printable
+    assert printable.count("<section>") == 3 and "http" not in printable and f"随机种子 {seed}" in printable
     workbook = openpyxl.load_workbook(io.BytesIO(download(page, "下载议程 Excel")))
-    assert workbook.active.max_row == 6  # title, blank, header, 3 cases
+    assert workbook.active.max_row == 6  # title, seed line, header, 3 cases
     shot(page, "spot-check-verified")
+
+    # The redraw must replace the current draw, with a reason; its seed is chained.
+    tab(page, "② 抽取")
+    page.get_by_text("本次为重新抽取").wait_for(timeout=10_000)  # #draw_id is preselected, the only choice
+    assert page.get_by_role("combobox", name="重新抽取（替换当前记录）").input_value() == f"替换抽查记录 #{draw_id}"
+    redraw_id = draw(page, "3", None, reason="候选清单遗漏乙县案件")
+    tab(page, "③ 抽查记录与核验")
+    choose(page, "打开记录", re.compile(rf"^#{redraw_id} ·"))
+    tab(page, "③ 抽查记录与核验")
+    assert metric(page, "随机种子") == seed + "/重抽1"
+    page.get_by_role("button", name="核验本次抽取").click()
+    page.get_by_text("核验通过").first.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"第 1 次重新抽取.*承诺种子与会前公布的承诺值")).wait_for(timeout=10_000)
+    page.get_by_text(re.compile(r"存证链：共 \d+ 条记录")).wait_for(timeout=10_000)
+    wait_idle(page)
+    assert_clean(page)
+    shot(page, "spot-check-redraw")
     agenda_page = page.context.new_page()
     agenda_page.set_content(printable)
     agenda_page.screenshot(path=SCREENSHOTS / "agenda-print.png", full_page=True)
