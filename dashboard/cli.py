@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,13 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dashboard import config, db
-from dashboard.deadlines import DEFAULT_PRESET, describe_limit
+from dashboard.deadlines import DEFAULT_PRESET, LIMIT_NAMES, describe_limit
 from dashboard.draws import DrawError, record_draw
 from dashboard.labels import COLORS, DOMAINS, REMINDER_LEVELS, TRACKS
-from dashboard.models import regions
+from dashboard.models import cases, regions
 from dashboard.setup import DatabaseNotEmpty, initialise
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+CALENDAR_SOURCES = {"package": "chinese-calendar 软件包", "table": "管理员导入", "weekends": "未导入（仅按周末推算）"}
+STAGE_DEADLINES = {"acceptance": "受理期限", "handling": "办理期限", "clearance": "化解目标日期"}
 
 
 class UserError(Exception):
@@ -41,6 +44,16 @@ def _datetime(text: str) -> dt.datetime:
         return dt.datetime.fromisoformat(text.strip().replace("T", " "))
     except ValueError:
         raise argparse.ArgumentTypeError(f"时间格式不对：{text!r}，请写成 2026-12-01 14:30。") from None
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"天数应为 0 或正整数：{text!r}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -125,14 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
     remind.add_argument("--date", type=_date, help="日期，默认今天")
     remind.add_argument("--json", action="store_true")
 
-    rules = sub.add_parser("rules", help="时限规则：查看预设与各县区适用")
+    rules = sub.add_parser("rules", help="时限规则：查看、设定与修改预设")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
-    rules_list = rules_sub.add_parser("list", help="列出预设规则和各县区适用情况")
+    rules_list = rules_sub.add_parser("list", help="列出预设规则和各县区适用情况（含历次设定）")
     rules_list.add_argument("--json", action="store_true")
-    assign = rules_sub.add_parser("assign", help="设定县区（或全市默认）适用的预设规则")
+    assign = rules_sub.add_parser("assign", help="设定县区（或全市默认）自某日起适用的预设规则")
     assign.add_argument("--region", required=True, help="县区代码（6 位），或市代码（全市默认）")
     assign.add_argument("--preset", required=True, help="预设规则名，如 national、tongling-210")
     assign.add_argument("--track", help="办理程序：general / simple / consultation / green；不填为全部")
+    assign.add_argument("--from", dest="effective_from", type=_date,
+                        help="生效日期（按登记日期适用），默认今天；此前登记的案件仍按原规则")
+    edit = rules_sub.add_parser("edit", help="修改预设规则的一项时限（天数或自然日/工作日）")
+    edit.add_argument("name", help="预设规则名，如 tongling-210")
+    edit.add_argument("--limit", required=True, choices=list(LIMIT_NAMES),
+                      help="acceptance 受理 / handling 办理 / extension 延期 / feedback 初步反馈 / "
+                           "meeting 见面 / review 复查复核")
+    edit.add_argument("--days", type=_days, help="天数，0 表示当日")
+    edit.add_argument("--unit", choices=["calendar", "working"], help="calendar 自然日 / working 工作日")
 
     ledger = sub.add_parser("import", help="导入信访事项台账（Excel 或 CSV）")
     ledger.add_argument("file", help="台账文件 .xlsx / .xls / .csv")
@@ -507,7 +529,8 @@ def cmd_case(args) -> int:
         "provisional": bool(row["deadline_provisional"]),
         "reminders": [
             {"date": _iso(r.reminded_on), "level": r.level, "due": _iso(r.handling_due),
-             "days_left": int(r.days_left), "unit": r.unit_name}
+             "days_left": int(r.days_left), "unit": r.unit_name,
+             "stage": r.stage if isinstance(r.stage, str) else None}
             for r in log.itertuples()
         ],
     }
@@ -541,62 +564,109 @@ def cmd_extend(args) -> int:
 
 def cmd_remind(args) -> int:
     from dashboard.reminders import record
+    from dashboard.workdays import load_calendar
     from queries.filters import Filters, scope_for
     from queries.reminders import reminder_queue
 
     on = args.date or config.today()
     with db.make_engine().begin() as conn:
         scope = scope_for(conn)
+        calendar = load_calendar(conn)
+        if not calendar.is_workday(on):  # nothing is sent on rest days
+            if args.json:
+                print("[]")
+            else:
+                print(f"{on:%Y-%m-%d} 是休息日，不发催办、不登记；下一个工作日为 {calendar.next_workday(on):%Y-%m-%d}。")
+            return EXIT_OK
         queue = reminder_queue(conn, scope, Filters(), on)
         new = record(conn, queue, on)
     payload = [
         {"case_no": r.case_no, "unit": r.unit_name, "level": r.level, "due": _iso(r.due),
-         "days_left": int(r.days_left), "provisional": bool(r.provisional)}
+         "days_left": int(r.days_left), "provisional": bool(r.provisional), "stage": r.stage}
         for r in queue.itertuples()
     ]
     lines = [f"{on:%Y-%m-%d} 催办 {len(payload)} 件（新登记 {new} 件，其余当日已登记）："]
-    lines += [f"[{REMINDER_LEVELS[p['level']]}] {p['case_no']} {p['unit'] or '—'} 期限 {p['due']} 剩余 {p['days_left']} 天"
+    lines += [f"[{REMINDER_LEVELS[p['level']]}] {p['case_no']} {p['unit'] or '—'} "
+              f"{STAGE_DEADLINES[p['stage']]} {p['due']} 剩余 {p['days_left']} 天"
               for p in payload]
     _print(payload, args.json, "\n".join(lines))
     return EXIT_OK
 
 
-def cmd_rules(args) -> int:
-    from dashboard.deadlines import RuleError, assign_preset, load_assignments, load_presets
+def _preset_line(p) -> str:
+    limits = [f"受理 {describe_limit(p.acceptance_days, p.acceptance_unit)}",
+              f"办理 {describe_limit(p.handling_days, p.handling_unit)}"]
+    limits.append(f"可延期 {p.max_extensions} 次 × {describe_limit(p.extension_max_days, p.extension_unit)}"
+                  if p.max_extensions else "不可延期")
+    for name, days, unit in (("初步反馈", p.feedback_days, p.feedback_unit),
+                             ("见面（初信初访）", p.meeting_days, p.meeting_unit),
+                             ("复查、复核各", p.review_days, p.review_unit)):
+        if days is not None:
+            limits.append(f"{name} {describe_limit(days, unit)}")
+    return f"  {p.name:<14} {p.title}：" + "，".join(limits)
 
+
+ASSIGNMENT_STATUS = {"in_force": "现行", "superseded": "已被后续设定取代", "scheduled": "尚未生效"}
+
+
+def cmd_rules(args) -> int:
+    from dashboard.deadlines import (
+        RuleError,
+        assign_preset,
+        assignment_history,
+        edit_preset,
+        load_presets,
+    )
+
+    today = config.today()
     if args.rules_command == "assign":
+        effective_from = args.effective_from or today
         with db.make_engine().begin() as conn:
             try:
-                changed = assign_preset(conn, args.region, args.preset, args.track)
+                changed = assign_preset(conn, args.region, args.preset, args.track,
+                                        effective_from=effective_from, by="命令行")
             except RuleError as error:
                 raise UserError(str(error)) from None
+            name = conn.execute(sa.select(regions.c.name).where(regions.c.code == args.region)).scalar()
         track = TRACKS.get(args.track, "全部办理程序") if args.track else "全部办理程序"
-        print(f"已设定：{args.region} {track} 适用 {args.preset}；重新计算期限 {changed} 件。")
+        print(f"已设定：{args.region} {name} {track} 自 {effective_from:%Y-%m-%d} 起登记的案件适用 {args.preset}；"
+              f"此前登记的案件和已办结案件保留原期限；重新计算期限 {changed} 件。")
+        return EXIT_OK
+    if args.rules_command == "edit":
+        with db.make_engine().begin() as conn:
+            try:
+                changed = edit_preset(conn, args.name, args.limit, days=args.days, unit=args.unit, by="命令行")
+            except RuleError as error:
+                raise UserError(str(error)) from None
+            preset = load_presets(conn)[args.name]
+        days, unit = preset.limit(args.limit)
+        print(f"已修改“{preset.title}”的{LIMIT_NAMES[args.limit]}时限为 {describe_limit(days, unit) or '无'}；"
+              f"重新计算未办结案件的期限 {changed} 件，已办结案件保留原期限。")
         return EXIT_OK
     with db.make_engine().connect() as conn:
         presets = load_presets(conn)
-        assignments = load_assignments(conn)
-        names = dict(conn.execute(sa.select(regions.c.code, regions.c.name)).all())
+        history = assignment_history(conn, today)
     payload = {
         "presets": [vars(p) for p in presets.values()],
-        "assignments": [{"region": r, "region_name": names.get(r), "track": t, "preset": p}
-                        for (r, t), p in sorted(assignments.items())],
+        "assignments": [
+            {"region": r.region_code, "region_name": r.region_name, "track": r.track, "preset": r.preset,
+             "effective_from": _iso(r.effective_from), "status": r.status}
+            for r in history.itertuples()
+        ],
         "default": DEFAULT_PRESET,
     }
     lines = ["预设规则："]
-    for p in presets.values():
-        lines.append(f"  {p.name:<14} {p.title}：受理 {describe_limit(p.acceptance_days, p.acceptance_unit)}，"
-                     f"办理 {describe_limit(p.handling_days, p.handling_unit)}"
-                     + (f"，可延期 {p.max_extensions} 次 × {p.extension_max_days} 日" if p.max_extensions else "，不可延期"))
-    lines.append(f"适用（未设定的县区用全市默认，全市默认为 {DEFAULT_PRESET}）：")
-    lines += [f"  {a['region']} {a['region_name']} {TRACKS.get(a['track'], '全部程序')} → {a['preset']}"
+    lines += [_preset_line(p) for p in presets.values()]
+    lines.append(f"适用（按案件登记日期；未设定的县区用全市默认，全市默认未设定时为 {DEFAULT_PRESET}）：")
+    lines += [f"  {a['region']} {a['region_name']} {TRACKS.get(a['track'], '全部程序')} "
+              f"自 {a['effective_from']} 起 → {a['preset']}（{ASSIGNMENT_STATUS[a['status']]}）"
               for a in payload["assignments"]] or ["  （无单独设定）"]
     _print(payload, args.json, "\n".join(lines))
     return EXIT_OK
 
 
 def cmd_calendar(args) -> int:
-    from dashboard.deadlines import recompute
+    from dashboard.deadlines import not_closed, recompute
     from dashboard.workdays import (
         CalendarFileError,
         import_holidays,
@@ -608,8 +678,16 @@ def cmd_calendar(args) -> int:
     if args.calendar_command == "list":
         with engine.connect() as conn:
             years = schedule_years(conn)
-        sources = {"package": "chinese-calendar 软件包", "table": "管理员导入", "weekends": "未导入（仅按周末推算）"}
-        print("\n".join(f"{y['year']} 年：{sources[y['source']]}" for y in years))
+        lines = []
+        for y in years:
+            text = f"{y['year']} 年：{CALENDAR_SOURCES[y['source']]}"
+            if y["source"] == "package" and y["table_rows"]:
+                text += f"，另有管理员导入的 {y['table_rows']} 天更正"
+            elif y["source"] == "table":
+                text += f"（{y['table_rows']} 天）"
+            lines.append(text)
+            lines += [f"    注意：{w}" for w in y["warnings"]]
+        print("\n".join(lines))
         return EXIT_OK
     path = Path(args.file)
     if not path.is_file():
@@ -619,9 +697,15 @@ def cmd_calendar(args) -> int:
     except CalendarFileError as error:
         raise UserError(str(error)) from None
     with engine.begin() as conn:
-        counts = import_holidays(conn, rows)
-        changed = recompute(conn)
-    print("已导入：" + "，".join(f"{y} 年 {n} 天" for y, n in counts.items()) + f"；重新计算期限 {changed} 件。")
+        plans = import_holidays(conn, rows)
+        # Closed cases keep their deadlines, except provisional ones (now scheduled).
+        changed = recompute(conn, sa.or_(not_closed(), cases.c.deadline_provisional.is_(True)))
+    lines = ["已导入："] + [f"  {plan.describe()}" for plan in plans]
+    lines.append(f"重新计算期限 {changed} 件（未办结案件，及期限为“暂定”的已办结案件）。")
+    print("\n".join(lines))
+    warnings = [w for plan in plans for w in plan.warnings]
+    for warning in warnings:
+        print(f"注意：{warning}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -717,7 +801,17 @@ def main(argv: list[str] | None = None) -> int:
     from queries.filters import UnknownRegion
 
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly. Point stdout at devnull so
+        # that flushing at exit does not raise again.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file (captured)
+            pass
+        return EXIT_ERROR
     except (UserError, UnknownRegion) as error:
         print(f"错误：{error}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,11 +1,16 @@
 """Time-limit presets and the one deadline calculator (domain.md §4).
 
-Presets are data (seeded into `rule_presets`); each county, optionally per case track,
-selects one in `rule_assignments`; the city default is the national rule. A case's
-acceptance, handling, feedback and meeting deadlines derive from its dates, its track
-and its county's preset, and are stored on the case so that every query, page and
-indicator reads the same values. `recompute` refreshes them after anything they depend
-on changes (case import, holiday import, preset assignment, extension).
+Presets are data (seeded into `rule_presets`, editable by an administrator); each
+county, optionally per case track, selects one in `rule_assignments` from a date on;
+the city default is the national rule. A case's acceptance, handling, feedback and
+meeting deadlines derive from its dates, its track and the preset in force in its
+county on its registration date, and are stored on the case so that every query, page
+and indicator reads the same values. `recompute` refreshes them after anything they
+depend on changes (case import, holiday import, preset assignment or edit, extension).
+
+Closed cases keep the deadlines they were handled under: a closed case keeps its
+stored preset, and changes of rules (assignments, edited limits) recompute open cases
+only.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dashboard import config
 from dashboard.labels import TRACKS
 from dashboard.models import (
     case_events,
@@ -27,10 +33,11 @@ from dashboard.models import (
     rule_assignments,
     rule_presets,
 )
-from dashboard.workdays import CALENDAR, WORKING, WorkCalendar, load_calendar
+from dashboard.workdays import CALENDAR, UNITS, WORKING, WorkCalendar, load_calendar
 
 DEFAULT_PRESET = "national"
 ALL_TRACKS = "*"
+MAX_LIMIT_DAYS = 365
 
 # domain.md §4. Local presets count limits of 5 days or fewer in working days and longer
 # ones in calendar days; the national rule counts calendar days.
@@ -53,11 +60,22 @@ DEFAULT_PRESETS = [
     dict(name="double-sign", title="潍坊“双签”（初信初访）", acceptance_days=15, acceptance_unit=CALENDAR,
          handling_days=60, handling_unit=CALENDAR, extension_max_days=30, extension_unit=CALENDAR,
          max_extensions=1, meeting_days=3, meeting_unit=WORKING,
-         note="3 个工作日内与信访人见面并双方签字；其余时限同国家条例"),
+         note="初信初访 3 个工作日内与信访人见面并双方签字；其余时限同国家条例"),
 ]
 PRESET_NAMES = tuple(p["name"] for p in DEFAULT_PRESETS)
 
 LIMITS = ("acceptance", "handling", "extension", "review", "feedback", "meeting")
+# limit -> (days column, unit column) of `rule_presets`
+LIMIT_COLUMNS = {
+    "acceptance": ("acceptance_days", "acceptance_unit"),
+    "handling": ("handling_days", "handling_unit"),
+    "extension": ("extension_max_days", "extension_unit"),
+    "review": ("review_days", "review_unit"),
+    "feedback": ("feedback_days", "feedback_unit"),
+    "meeting": ("meeting_days", "meeting_unit"),
+}
+LIMIT_NAMES = {"acceptance": "受理", "handling": "办理", "extension": "延期（每次至多）",
+               "review": "复查、复核", "feedback": "初步反馈", "meeting": "见面（初信初访）"}
 
 
 def describe_limit(days: int | None, unit: str) -> str:
@@ -91,6 +109,15 @@ class Preset:
     meeting_days: int | None = None
     meeting_unit: str = WORKING
     note: str | None = None
+    updated_by: str | None = None
+    updated_at: dt.datetime | None = None
+
+    def limit(self, limit: str) -> tuple[int | None, str]:
+        days, unit = LIMIT_COLUMNS[limit]
+        value = getattr(self, days)
+        if limit == "extension" and not self.max_extensions:
+            value = None
+        return value, getattr(self, unit)
 
 
 def seed_presets(conn: Connection) -> None:
@@ -111,9 +138,44 @@ def load_presets(conn: Connection) -> dict[str, Preset]:
     return {row["name"]: Preset(**row) for row in rows}
 
 
-def load_assignments(conn: Connection) -> dict[tuple[str, str], str]:
-    rows = conn.execute(sa.select(rule_assignments)).all()
-    return {(row.region_code, row.track): row.preset for row in rows}
+# (region_code, track) -> [(effective_from, preset), ...] in date order
+Assignments = dict[tuple[str, str], list[tuple[dt.date, str]]]
+
+
+def load_assignments(conn: Connection) -> Assignments:
+    rows = conn.execute(
+        sa.select(rule_assignments.c.region_code, rule_assignments.c.track, rule_assignments.c.effective_from,
+                  rule_assignments.c.preset)
+        .order_by(rule_assignments.c.effective_from)
+    ).all()
+    history: Assignments = {}
+    for row in rows:
+        history.setdefault((row.region_code, row.track), []).append((row.effective_from, row.preset))
+    return history
+
+
+def assignment_history(conn: Connection, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Every assignment ever made, per region and track in date order, with its status
+    on `as_of` (default today): `in_force`, `superseded` (a later one is in force) or
+    `scheduled` (starts later)."""
+    as_of = as_of or config.today()
+    rows = conn.execute(
+        sa.select(rule_assignments, regions.c.name.label("region_name"), regions.c.level.label("region_level"))
+        .join(regions, regions.c.code == rule_assignments.c.region_code)
+        .order_by(rule_assignments.c.region_code, rule_assignments.c.track, rule_assignments.c.effective_from)
+    ).mappings().all()
+    frame = pd.DataFrame(rows, columns=["region_code", "track", "effective_from", "preset", "recorded_by",
+                                        "recorded_at", "region_name", "region_level"])
+    keys = list(zip(frame["region_code"], frame["track"], strict=True))
+    current = {}  # rows are in date order: the last one started is in force
+    for index, (key, start) in enumerate(zip(keys, frame["effective_from"], strict=True)):
+        if start <= as_of:
+            current[key] = index
+    status = [
+        "scheduled" if start > as_of else ("in_force" if current[key] == index else "superseded")
+        for index, (key, start) in enumerate(zip(keys, frame["effective_from"], strict=True))
+    ]
+    return frame.assign(status=pd.Series(status, index=frame.index, dtype=object))
 
 
 def city_code(conn: Connection) -> str | None:
@@ -122,32 +184,51 @@ def city_code(conn: Connection) -> str | None:
     ).scalar()
 
 
-def preset_names(frame: pd.DataFrame, assignments: dict[tuple[str, str], str], city: str | None) -> pd.Series:
-    """The preset of each case (columns county_code, track): county and track, county,
-    city and track, city, else the national rule."""
+def preset_names(frame: pd.DataFrame, assignments: Assignments, city: str | None) -> pd.Series:
+    """The preset of each case (columns county_code, track, registered_on): the
+    assignment in force on its registration date for its county and track, else its
+    county, else the city and track, else the city, else the national rule."""
     result = pd.Series(DEFAULT_PRESET, index=frame.index, dtype="object")
-    tracks = frame["track"].fillna("general")
-    order = [
-        lambda county, track: (city, ALL_TRACKS),
-        lambda county, track: (city, track),
-        lambda county, track: (county, ALL_TRACKS),
-        lambda county, track: (county, track),
-    ]
-    keys = list(zip(frame["county_code"], tracks, strict=True))
-    for make_key in order:  # later, more specific rules win
-        found = pd.Series([assignments.get(make_key(c, t)) for c, t in keys], index=frame.index)
-        result = found.where(found.notna(), result)
-    return result
+    if frame.empty or not assignments:
+        return result
+    tracks = frame["track"].fillna("general").to_numpy(object)
+    counties = frame["county_code"].to_numpy(object)
+    registered = pd.to_datetime(frame["registered_on"]).to_numpy("datetime64[D]")
+
+    def specificity(key: tuple[str, str]) -> int:
+        region, track = key
+        return (2 if region != city else 0) + (1 if track != ALL_TRACKS else 0)
+
+    values = result.to_numpy(object).copy()
+    for key in sorted(assignments, key=specificity):  # later, more specific rules win
+        region, track = key
+        rows = np.ones(len(frame), dtype=bool) if region == city else counties == region
+        if track != ALL_TRACKS:
+            rows &= tracks == track
+        if not rows.any():
+            continue
+        history = assignments[key]
+        starts = np.array([day for day, _ in history], dtype="datetime64[D]")
+        names = np.array([name for _, name in history], dtype=object)
+        position = np.searchsorted(starts, registered, side="right") - 1
+        in_force = rows & (position >= 0)
+        values[in_force] = names[position[in_force]]
+    return pd.Series(values, index=frame.index, dtype="object")
 
 
 def compute(frame: pd.DataFrame, presets: dict[str, Preset], calendar: WorkCalendar) -> pd.DataFrame:
     """Deadlines of each case. Input columns: registered_on, accepted_on, preset,
-    extension_days. Output: acceptance_due, handling_due, feedback_due, meeting_due
-    (datetime.date or None) and deadline_provisional."""
+    extension_days and optionally is_repeat (missing: a first petition). Output:
+    acceptance_due, handling_due, feedback_due, meeting_due (datetime.date or None) and
+    deadline_provisional. The double-sign meeting applies to first petitions only."""
     out = pd.DataFrame(index=frame.index)
     registered = pd.to_datetime(frame["registered_on"]).to_numpy("datetime64[D]")
     accepted = pd.to_datetime(frame["accepted_on"]).to_numpy("datetime64[D]")
     extension = frame["extension_days"].fillna(0).astype("int64").to_numpy()
+    first_petition = (
+        ~frame["is_repeat"].fillna(False).astype(bool).to_numpy() if "is_repeat" in frame
+        else np.ones(len(frame), dtype=bool)
+    )
     columns = {name: np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[D]")
                for name in ("acceptance_due", "handling_due", "feedback_due", "meeting_due")}
     provisional = np.zeros(len(frame), dtype=bool)
@@ -166,7 +247,7 @@ def compute(frame: pd.DataFrame, presets: dict[str, Preset], calendar: WorkCalen
         if preset.feedback_days is not None:
             put("feedback_due", registered, preset.feedback_days, preset.feedback_unit)
         if preset.meeting_days is not None:
-            put("meeting_due", registered, preset.meeting_days, preset.meeting_unit)
+            put("meeting_due", registered, preset.meeting_days, preset.meeting_unit, rows & first_petition)
         extended = rows & (extension > 0) & ~np.isnat(columns["handling_due"])
         if extended.any():
             due, prov = calendar.add(columns["handling_due"][extended], extension[extended],
@@ -180,13 +261,21 @@ def compute(frame: pd.DataFrame, presets: dict[str, Preset], calendar: WorkCalen
     return out
 
 
-_INPUTS = ("id", "registered_on", "accepted_on", "track", "county_code", "extension_days")
+_INPUTS = ("id", "registered_on", "accepted_on", "closed_on", "track", "county_code", "extension_days",
+           "is_repeat")
 _OUTPUTS = ("preset", "acceptance_due", "handling_due", "feedback_due", "meeting_due", "deadline_provisional")
+
+
+def not_closed() -> sa.ColumnElement[bool]:
+    """Cases whose deadlines follow changes of the rules: those not closed."""
+    return cases.c.closed_on.is_(None)
 
 
 def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int = 200_000) -> int:
     """Recompute and store the deadlines of the cases matching `conditions` (all cases
-    without). Returns the number of cases whose stored deadlines changed."""
+    without). An open case takes the preset in force on its registration date; a closed
+    case keeps the preset stored with it. Returns the number of cases whose stored
+    deadlines changed."""
     presets = load_presets(conn)
     if DEFAULT_PRESET not in presets:
         seed_presets(conn)
@@ -196,19 +285,23 @@ def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int 
     calendar = load_calendar(conn)
     changed = 0
     last_id = 0
+    columns = list(dict.fromkeys(_INPUTS + _OUTPUTS))
     while True:
         stmt = (
-            sa.select(*[cases.c[c] for c in _INPUTS + _OUTPUTS])
+            sa.select(*[cases.c[c] for c in columns])
             .where(*conditions, cases.c.id > last_id)
             .order_by(cases.c.id)
             .limit(batch)
         )
-        frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(_INPUTS + _OUTPUTS))
+        frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=columns)
         if frame.empty:
             return changed
         last_id = int(frame["id"].iloc[-1])
-        new = compute(frame.assign(preset=preset_names(frame, assignments, city)), presets, calendar)
-        new["preset"] = preset_names(frame, assignments, city)
+        resolved = preset_names(frame, assignments, city)
+        keep = frame["closed_on"].notna() & frame["preset"].isin(list(presets))
+        names = frame["preset"].where(keep, resolved)
+        new = compute(frame.assign(preset=names), presets, calendar)
+        new["preset"] = names
         old = frame[list(_OUTPUTS)].copy()
         for column in ("acceptance_due", "handling_due", "feedback_due", "meeting_due"):
             stored = pd.to_datetime(old[column]).to_numpy("datetime64[D]")
@@ -232,25 +325,81 @@ def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int 
             changed += int(differs.sum())
 
 
-def assign_preset(conn: Connection, region_code: str, preset: str, track: str | None = None) -> int:
-    """Set the preset of a county (or of the city default), for one track or all, and
-    recompute the affected cases. Returns the number of cases whose deadlines changed."""
+def _region_level(conn: Connection, region_code: str) -> str:
+    level = conn.execute(sa.select(regions.c.level).where(regions.c.code == region_code)).scalar()
+    if level is None:
+        raise RuleError(f"区划代码 {region_code} 不存在，请检查代码（县区 6 位；全市默认用市代码）。")
+    if level not in ("city", "county"):
+        raise RuleError(f"区划代码 {region_code} 不是市或县区，请用 6 位县区代码（时限规则按县区设置）。")
+    return level
+
+
+def assign_preset(
+    conn: Connection, region_code: str, preset: str, track: str | None = None, *,
+    effective_from: dt.date | None = None, by: str = "",
+) -> int:
+    """Set the preset a county (or the city default) uses, for one track or all, for
+    cases registered from `effective_from` on (default today). Earlier cases keep the
+    assignment that was in force when they were registered; closed cases are never
+    recomputed. Another assignment of the same region and track from the same date is
+    replaced. Returns the number of open cases whose deadlines changed."""
     presets = load_presets(conn)
     if preset not in presets:
         raise RuleError(f"没有名为 {preset!r} 的规则。可用：{'、'.join(sorted(presets))}")
     track = track or ALL_TRACKS
     if track != ALL_TRACKS and track not in TRACKS:
         raise RuleError(f"办理程序 {track!r} 不存在。可用：{'、'.join(TRACKS)}")
-    level = conn.execute(sa.select(regions.c.level).where(regions.c.code == region_code)).scalar()
-    if level not in ("city", "county"):
-        raise RuleError(f"区划代码 {region_code} 不是市或县区，请用 6 位县区代码（时限规则按县区设置）。")
-    key = {"region_code": region_code, "track": track}
-    conn.execute(rule_assignments.delete().where(
-        rule_assignments.c.region_code == region_code, rule_assignments.c.track == track))
-    conn.execute(rule_assignments.insert().values(**key, preset=preset))
-    if level == "city":
-        return recompute(conn)
-    return recompute(conn, cases.c.county_code == region_code)
+    level = _region_level(conn, region_code)
+    effective_from = effective_from or config.today()
+    key = {"region_code": region_code, "track": track, "effective_from": effective_from}
+    conn.execute(rule_assignments.delete().where(*[rule_assignments.c[k] == v for k, v in key.items()]))
+    conn.execute(rule_assignments.insert().values(
+        **key, preset=preset, recorded_by=by or None, recorded_at=dt.datetime.now().replace(microsecond=0)))
+    affected = [not_closed(), cases.c.registered_on >= effective_from]
+    if level == "county":
+        affected.append(cases.c.county_code == region_code)
+    return recompute(conn, *affected)
+
+
+def edit_preset(
+    conn: Connection, name: str, limit: str, *, days: int | None = None, unit: str | None = None, by: str = "",
+) -> int:
+    """Change one limit of a preset (its days, whether it counts calendar or working
+    days, or both) and recompute the cases under it that are not closed; closed cases
+    keep their stored deadlines. For `extension`, 0 days means no extension and a
+    positive number allows one extension if the preset allowed none. Returns the number
+    of open cases whose deadlines changed."""
+    presets = load_presets(conn)
+    if name not in presets:
+        raise RuleError(f"没有名为 {name!r} 的规则。可用：{'、'.join(sorted(presets))}")
+    if limit not in LIMIT_COLUMNS:
+        raise RuleError(f"时限 {limit!r} 不存在。可改：{'、'.join(f'{k}（{v}）' for k, v in LIMIT_NAMES.items())}")
+    if days is None and unit is None:
+        raise RuleError("请给出新的天数（--days）或计数方式（--unit calendar 自然日 / working 工作日），或两者。")
+    if unit is not None and unit not in UNITS:
+        raise RuleError(f"计数方式 {unit!r} 不对：应为 calendar（自然日）或 working（工作日）。")
+    if days is not None and not 0 <= days <= MAX_LIMIT_DAYS:
+        raise RuleError(f"天数 {days} 超出范围：应为 0 至 {MAX_LIMIT_DAYS}（0 表示当日）。")
+    preset = presets[name]
+    current, _ = preset.limit(limit)
+    if current is None and days is None:
+        raise RuleError(f"“{preset.title}”没有{LIMIT_NAMES[limit]}时限，请用 --days 给出天数。")
+    days_column, unit_column = LIMIT_COLUMNS[limit]
+    values: dict = {"updated_by": by or None, "updated_at": dt.datetime.now().replace(microsecond=0)}
+    if days is not None:
+        values[days_column] = days
+    if unit is not None:
+        values[unit_column] = unit
+    if limit == "extension" and days is not None:
+        if days == 0:
+            values["max_extensions"] = 0
+        elif not preset.max_extensions:
+            values["max_extensions"] = 1
+    conn.execute(rule_presets.update().where(rule_presets.c.name == name).values(**values))
+    if limit == "review":  # no stored deadline depends on it
+        return 0
+    # (cases without a stored preset have never been computed: they may fall under it)
+    return recompute(conn, not_closed(), sa.or_(cases.c.preset == name, cases.c.preset.is_(None)))
 
 
 def extend(
@@ -258,11 +407,12 @@ def extend(
 ) -> dt.date:
     """Approve an extension of a case's handling deadline; returns the new deadline.
 
-    Refused when the case is not being handled, the preset allows no (more) extension,
-    or the days exceed the preset's maximum."""
+    Refused when the case is not being handled, its handling deadline has already
+    passed (an extension must be approved before the deadline expires), the preset
+    allows no (more) extension, or the days exceed the preset's maximum."""
     row = conn.execute(
         sa.select(cases.c.id, cases.c.accepted_on, cases.c.closed_on, cases.c.preset,
-                  cases.c.extension_days)
+                  cases.c.extension_days, cases.c.handling_due)
         .where(cases.c.case_no == case_no)
     ).first()
     if row is None:
@@ -271,6 +421,11 @@ def extend(
         raise RuleError("延期须写明理由和批准人。")
     if row.accepted_on is None or row.closed_on is not None:
         raise RuleError(f"{case_no} 不在办理中（未受理或已办结），不能延期。")
+    if row.handling_due is not None and on > row.handling_due:
+        raise RuleError(
+            f"{case_no} 的办理期限 {row.handling_due:%Y-%m-%d} 已过（今天 {on:%Y-%m-%d}），不能再延期："
+            "延期须在办理期限届满前批准。该件按超期督办处理。"
+        )
     preset = load_presets(conn).get(row.preset or DEFAULT_PRESET)
     used = conn.execute(
         sa.select(sa.func.count()).select_from(case_extensions).where(case_extensions.c.case_id == row.id)

@@ -112,8 +112,9 @@ class Case(Base):
 
 class Holiday(Base):
     """One day of the State Council schedule entered by an administrator: a holiday
-    (rest day) or a swapped working day (调休上班). A year with rows here uses them
-    instead of the chinese-calendar package."""
+    (rest day) or a swapped working day (调休上班). In a year the chinese-calendar
+    package covers, a row corrects the package for its day only; in other years the
+    rows are that year's schedule."""
 
     __tablename__ = "holidays"
 
@@ -144,17 +145,23 @@ class RulePreset(Base):
     meeting_days: Mapped[int | None] = mapped_column(sa.Integer)
     meeting_unit: Mapped[str] = mapped_column(sa.String(10), default="working")
     note: Mapped[str | None] = mapped_column(sa.Text)
+    updated_by: Mapped[str | None] = mapped_column(sa.String(50))  # last edit of a limit
+    updated_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
 
 
 class RuleAssignment(Base):
     """Which preset a region (county, or the city as default) uses, for all tracks
-    (track '*') or one track."""
+    (track '*') or one track, from a date on. A case follows the assignment in force on
+    its registration date; the rows are the history of the region's choices."""
 
     __tablename__ = "rule_assignments"
 
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
     track: Mapped[str] = mapped_column(sa.String(20), primary_key=True)  # '*' or a track
+    effective_from: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
     preset: Mapped[str] = mapped_column(sa.ForeignKey("rule_presets.name"))
+    recorded_by: Mapped[str | None] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
 
 
 class ColorRuleRow(Base):
@@ -185,7 +192,9 @@ class CaseExtension(Base):
 
 
 class Reminder(Base):
-    """A 115 reminder (or a daily overdue escalation) recorded on a day."""
+    """A 115 reminder (or a daily overdue escalation) recorded on a day. `handling_due`
+    is the deadline it is about: the handling deadline for the 115 levels, and for an
+    overdue escalation the case's current deadline (of the stage in `stage`)."""
 
     __tablename__ = "reminders"
 
@@ -194,6 +203,7 @@ class Reminder(Base):
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
     level: Mapped[str] = mapped_column(sa.String(10))  # officer / deputy / head / overdue
     handling_due: Mapped[dt.date] = mapped_column(sa.Date)
+    stage: Mapped[str | None] = mapped_column(sa.String(12))  # acceptance / handling / clearance
     reminded_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
     days_left: Mapped[int] = mapped_column(sa.Integer)
 

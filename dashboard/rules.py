@@ -105,12 +105,17 @@ def _thresholds(frame: pd.DataFrame, rules: ColorRule | RuleBook) -> pd.DataFram
 def assign_colors(
     frame: pd.DataFrame, as_of: dt.date, rules: ColorRule | RuleBook = DEFAULT_RULE
 ) -> pd.DataFrame:
-    """Return a copy of `frame` with stage, deadline, days_left, color.
+    """Return a copy of `frame` with stage, deadline, days_left, color (domain.md §5).
 
-    stage: a backlog case not yet resolved is supervised against its clearance target
-    (`clearance`), whatever its handling state; other cases are in `acceptance` until
-    accepted, then in `handling` until closed. Closed cases get no color (None).
-    Thresholds come from the case's county rule.
+    A case carries a color while it is not closed, and a backlog case also while it is
+    not resolved (it stays on the clearance list). Its deadlines still running are the
+    procedural one while it is not closed (`acceptance` until accepted, then
+    `handling`) and, for an unresolved backlog case, its clearance target
+    (`clearance`). Its current deadline is the earliest of them and the stage is the
+    one whose deadline it is (the procedural one on a tie). Red: past the procedural
+    deadline, or a backlog case past its clearance target (each as the county's rule
+    says). Yellow: few days left or much of the limit used on the current deadline.
+    Closed cases that are not unresolved backlog get no color (None).
     """
     out = frame.copy()
     if out.empty:
@@ -131,31 +136,38 @@ def assign_colors(
     is_closed = closed.notna() & (closed <= today)
     is_resolved = resolved.notna() & (resolved <= today)
     in_clearance = backlog & ~is_resolved
-    in_acceptance = ~in_clearance & ~is_closed & (accepted.isna() | (accepted > today))
-    in_handling = ~in_clearance & ~is_closed & ~in_acceptance
-    has_color = in_clearance | in_acceptance | in_handling
+    in_acceptance = ~is_closed & (accepted.isna() | (accepted > today))
+    in_handling = ~is_closed & ~in_acceptance
+    has_color = in_clearance | ~is_closed
 
+    procedural = acceptance_due.where(in_acceptance, handling_due.where(in_handling, pd.NaT))
+    clearance = target.where(in_clearance, pd.NaT)
+    # The clearance target is current when it comes strictly earlier, or is the only one.
+    by_target = clearance.notna() & (procedural.isna() | (clearance < procedural))
+    deadline = clearance.where(by_target, procedural)
     stage = np.select(
-        [in_acceptance, in_handling, in_clearance], ["acceptance", "handling", "clearance"], None
+        [by_target, in_acceptance, in_handling, in_clearance],
+        ["clearance", "acceptance", "handling", "clearance"],
+        None,
     )
-    deadline = acceptance_due.where(in_acceptance, handling_due.where(in_handling, target))
-    start = registered.where(in_acceptance, accepted.where(in_handling, pd.NaT))
+    start = registered.where(in_acceptance & ~by_target, accepted.where(in_handling & ~by_target, pd.NaT))
     days_left = (deadline - today).dt.days
     limit_days = (deadline - start).dt.days
     used_days = (today - start).dt.days
     used_share = np.where(limit_days > 0, used_days / limit_days.where(limit_days > 0, 1), 1.0)
     used_share = pd.Series(used_share, index=out.index).where(start.notna() & deadline.notna())
 
-    past = days_left.notna() & (days_left < 0)
-    red = (past & ~in_clearance & limits["red_past_deadline"]) | (
-        past & in_clearance & limits["red_backlog_past_target"]
+    past_procedural = procedural.notna() & (procedural < today)
+    past_target = clearance.notna() & (clearance < today)
+    red = (past_procedural & limits["red_past_deadline"].astype(bool)) | (
+        past_target & limits["red_backlog_past_target"].astype(bool)
     )
     yellow = (days_left.notna() & (days_left <= limits["yellow_days_left"])) | (
         used_share.notna() & (used_share >= limits["yellow_used_share"])
     )
     color = np.where(red, "red", np.where(yellow, "yellow", "green"))
 
-    out["stage"] = pd.Series(stage, index=out.index).where(has_color, None)
+    out["stage"] = pd.Series(stage, index=out.index, dtype="object").where(has_color, None)
     out["deadline"] = deadline.dt.date.where(deadline.notna() & has_color, None)
     out["days_left"] = days_left.astype("Int64").where(has_color)
     out["color"] = pd.Series(color, index=out.index, dtype="object").where(has_color, None)

@@ -2,13 +2,16 @@
 
 Rest days follow the State Council holiday schedule, weekend swaps (调休) included:
 the `chinese-calendar` package for the years it covers, and for other years the
-`holidays` table an administrator fills from the published schedule. A year with rows
-in that table uses them (so a correction overrides the package). A year with neither
-is counted with weekends only and every deadline touching it is *provisional*.
+`holidays` table an administrator fills from the published schedule. In a year the
+package covers, rows of the table are corrections: each overrides the package for its
+own day only. In a year the package does not cover, the imported rows are that year's
+schedule (other weekdays work, other weekend days rest). A year with neither is counted
+with weekends only and every deadline touching it is *provisional*.
 
 Counting convention (Civil Code arts. 201, 203): the start day is not counted; a
 calendar-day limit ending on a rest day ends on the next working day; a working-day
-limit counts working days only. A limit of 0 means the same day.
+limit counts working days only. A limit of 0 means the same day, or the next working
+day when the start is a rest day.
 """
 
 from __future__ import annotations
@@ -45,8 +48,9 @@ PACKAGE_YEARS = frozenset(_package_years())
 class WorkCalendar:
     """Working days from the package and the administrator's holiday table.
 
-    `overrides` maps a date to True (working day) or False (rest day) for the years in
-    `table_years`; those years ignore the package.
+    `overrides` maps a date to True (working day) or False (rest day). In a year the
+    package covers they correct single days; in other years (`table_years`) they are
+    the schedule itself, on top of the weekends.
     """
 
     overrides: dict[dt.date, bool] = field(default_factory=dict)
@@ -57,10 +61,10 @@ class WorkCalendar:
         return year in self.table_years or year in PACKAGE_YEARS
 
     def source(self, year: int) -> str:
-        if year in self.table_years:
-            return "table"
         if year in PACKAGE_YEARS:
             return "package"
+        if year in self.table_years:
+            return "table"
         return "weekends"
 
     def year_flags(self, year: int) -> np.ndarray:
@@ -68,17 +72,39 @@ class WorkCalendar:
         if year not in self._flags:
             start = dt.date(year, 1, 1)
             days = [start + dt.timedelta(i) for i in range((dt.date(year + 1, 1, 1) - start).days)]
-            if year in self.table_years:
-                flags = [self.overrides.get(d, d.weekday() < 5) for d in days]
-            elif year in PACKAGE_YEARS:
-                flags = [chinese_calendar.is_workday(d) for d in days]
+            if year in PACKAGE_YEARS:
+                base = [chinese_calendar.is_workday(d) for d in days]
             else:
-                flags = [d.weekday() < 5 for d in days]
+                base = [d.weekday() < 5 for d in days]
+            flags = [self.overrides.get(d, b) for d, b in zip(days, base, strict=True)]
             self._flags[year] = np.array(flags, dtype=bool)
         return self._flags[year]
 
     def is_workday(self, day: dt.date) -> bool:
         return bool(self.year_flags(day.year)[(day - dt.date(day.year, 1, 1)).days])
+
+    def next_workday(self, day: dt.date) -> dt.date:
+        """The first working day after `day`."""
+        day += dt.timedelta(days=1)
+        while not self.is_workday(day):
+            day += dt.timedelta(days=1)
+        return day
+
+    def on_or_before(self, days: np.ndarray) -> np.ndarray:
+        """For each date (datetime64[D], NaT allowed) the last working day on or before it."""
+        days = np.asarray(days, dtype="datetime64[D]")
+        out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+        valid = ~np.isnat(days)
+        if not valid.any():
+            return out
+        first = int(days[valid].min().astype("datetime64[Y]").astype(int)) + 1970 - 1
+        last = int(days[valid].max().astype("datetime64[Y]").astype(int)) + 1970
+        origin, flags = self._span(first, last)
+        workday_at = np.flatnonzero(flags)
+        index = (days[valid] - origin).astype(np.int64)
+        position = np.searchsorted(workday_at, index, side="right") - 1
+        out[valid] = origin + workday_at[np.maximum(position, 0)]
+        return out
 
     # ------------------------------------------------------------ vectorised
 
@@ -112,18 +138,14 @@ class WorkCalendar:
         next_workday = workday_at[np.minimum(np.searchsorted(workday_at, np.arange(len(flags))), len(workday_at) - 1)]
         rank = np.cumsum(flags)  # working days up to and including day i
 
-        by_calendar = valid & (unit == CALENDAR)
-        target = index + days
+        # A calendar-day limit (and any same-day limit) ending on a rest day ends on the
+        # next working day.
+        by_calendar = valid & ((unit == CALENDAR) | (days == 0))
         result = np.zeros(starts.shape, dtype=np.int64)
-        same_day = days == 0
-        result[by_calendar] = np.where(
-            same_day[by_calendar], target[by_calendar], next_workday[target[by_calendar]]
-        )
-        by_working = valid & (unit == WORKING)
+        result[by_calendar] = next_workday[index[by_calendar] + days[by_calendar]]
+        by_working = valid & (unit == WORKING) & (days > 0)
         positions = rank[index[by_working]] + days[by_working] - 1
-        result[by_working] = np.where(
-            same_day[by_working], index[by_working], workday_at[np.minimum(positions, len(workday_at) - 1)]
-        )
+        result[by_working] = workday_at[np.minimum(positions, len(workday_at) - 1)]
         due[valid] = origin + result[valid]
 
         years = np.arange(first, last + 1)
@@ -220,33 +242,105 @@ def parse_holiday_csv(data: bytes, filename: str = "文件") -> list[HolidayRow]
     return rows
 
 
-def import_holidays(conn: Connection, rows: Iterable[HolidayRow]) -> dict[int, int]:
-    """Replace the schedule of every year present in `rows`; returns rows per year.
+# A State Council schedule gives at least 13 statutory holidays (11 before 2025) and,
+# with the swapped days, 16 or more weekdays off; Spring Festival falls between late
+# January and late February, National Day on 1–7 October.
+MIN_WEEKDAYS_OFF = 13
+FESTIVALS = (("春节", (1, 15), (2, 28)), ("国庆节", (10, 1), (10, 8)))
+
+
+@dataclass(frozen=True)
+class YearImport:
+    """What an import does (or did) to one year, in words for the page and the CLI."""
+
+    year: int
+    rows: int  # days in the file for this year
+    mode: str  # "correction" (a package year) or "schedule" (the year's whole schedule)
+    replaced: int  # rows already stored that the import replaces
+    warnings: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.mode == "correction":
+            text = (f"{self.year} 年：{self.rows} 天作为对软件包安排的逐日更正，其余日期仍按软件包"
+                    + (f"（其中 {self.replaced} 天替换了此前导入的更正）" if self.replaced else ""))
+        else:
+            text = (f"{self.year} 年：{self.rows} 天，作为该年的全部节假日安排"
+                    + (f"，替换此前导入的 {self.replaced} 天" if self.replaced else ""))
+        return text + "。"
+
+
+def schedule_warnings(year: int, rows: Iterable[HolidayRow]) -> list[str]:
+    """Why the imported schedule of a year the package does not cover looks incomplete
+    (empty when it looks like a whole State Council schedule)."""
+    rest = [r.day for r in rows if r.day.year == year and r.kind == HOLIDAY]
+    weekdays_off = sum(1 for day in rest if day.weekday() < 5)
+    problems = []
+    if weekdays_off < MIN_WEEKDAYS_OFF:
+        problems.append(f"放假的工作日只有 {weekdays_off} 天，国务院安排通常有 16 天以上（法定节假日至少 {MIN_WEEKDAYS_OFF} 天）")
+    for name, (m1, d1), (m2, d2) in FESTIVALS:
+        window = [day for day in rest if dt.date(year, m1, d1) <= day <= dt.date(year, m2, d2)]
+        if len(window) < 3:
+            problems.append(f"没有{name}的放假日期")
+    if not problems:
+        return []
+    return [f"{year} 年的安排可能不完整：" + "；".join(problems)
+            + "。未列出的日期按周末推算，请对照国务院办公厅通知补全后重新导入该年全部日期。"]
+
+
+def plan_import(conn: Connection, rows: Iterable[HolidayRow]) -> list[YearImport]:
+    """What importing `rows` would do, year by year (nothing is written)."""
+    rows = list(rows)
+    stored = set(conn.execute(sa.select(holidays.c.day)).scalars())  # a few hundred rows at most
+    plans = []
+    for year in sorted({row.day.year for row in rows}):
+        in_year = [r for r in rows if r.day.year == year]
+        if year in PACKAGE_YEARS:
+            replaced = sum(1 for r in in_year if r.day in stored)
+            plans.append(YearImport(year, len(in_year), "correction", replaced))
+        else:
+            replaced = sum(1 for day in stored if day.year == year)
+            plans.append(YearImport(year, len(in_year), "schedule", replaced,
+                                    tuple(schedule_warnings(year, in_year))))
+    return plans
+
+
+def import_holidays(conn: Connection, rows: Iterable[HolidayRow]) -> list[YearImport]:
+    """Store `rows`: in a year the package covers each row corrects its own day; in
+    other years the rows replace that year's whole imported schedule. Returns what was
+    done per year (with warnings for schedules that look incomplete).
 
     The caller owns the transaction, so a failure leaves the old schedule intact."""
     rows = list(rows)
-    years = sorted({row.day.year for row in rows})
-    for year in years:
-        conn.execute(
-            holidays.delete().where(holidays.c.day.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
-        )
+    plans = plan_import(conn, rows)
+    for plan in plans:
+        if plan.mode == "schedule":
+            year = plan.year
+            conn.execute(
+                holidays.delete().where(holidays.c.day.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+            )
+        else:
+            days = [r.day for r in rows if r.day.year == plan.year]
+            for start in range(0, len(days), 500):
+                conn.execute(holidays.delete().where(holidays.c.day.in_(days[start:start + 500])))
     conn.execute(holidays.insert(), [{"day": r.day, "kind": r.kind, "name": r.name} for r in rows])
-    return {year: sum(1 for r in rows if r.day.year == year) for year in years}
+    return plans
 
 
 def schedule_years(conn: Connection) -> list[dict]:
-    """Which years have a schedule and where it comes from, for the settings page."""
+    """Which years have a schedule, where it comes from, how many days were imported
+    and why an imported schedule looks incomplete, for the settings page and the CLI."""
     calendar = load_calendar(conn)
-    counts = dict(
-        conn.execute(
-            sa.select(sa.extract("year", holidays.c.day), sa.func.count()).group_by(
-                sa.extract("year", holidays.c.day)
-            )
-        ).all()
-    )
+    stored = [HolidayRow(row.day, row.kind, row.name or "")
+              for row in conn.execute(sa.select(holidays.c.day, holidays.c.kind, holidays.c.name))]
     years = sorted(set(PACKAGE_YEARS) | set(calendar.table_years) | {config.today().year + 1})
-    return [
-        {"year": y, "source": calendar.source(y), "table_rows": int(counts.get(y, 0))}
-        for y in years
-        if y >= 2020
-    ]
+    result = []
+    for y in years:
+        if y < 2020:
+            continue
+        in_year = [r for r in stored if r.day.year == y]
+        source = calendar.source(y)
+        result.append({
+            "year": y, "source": source, "table_rows": len(in_year),
+            "warnings": schedule_warnings(y, in_year) if source == "table" else [],
+        })
+    return result

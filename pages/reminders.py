@@ -6,8 +6,11 @@ import streamlit as st
 from dashboard import config
 from dashboard.labels import DOMAINS, REMINDER_LEVELS
 from dashboard.reminders import LEVELS, record
+from dashboard.workdays import load_calendar
 from pages import ensure_navigation, widgets
 from queries.reminders import reminder_queue
+
+DEADLINE_KINDS = {"acceptance": "受理期限", "handling": "办理期限", "clearance": "化解目标日期"}
 
 ensure_navigation()
 
@@ -18,11 +21,17 @@ today = config.today()
 st.title("催办")
 st.caption(
     f"{today:%Y年%m月%d日} · {widgets.describe_filters(scope, filters).split(' · ', 1)[-1]} · "
-    "按“115”规则：办理期限前 15 日提醒经办人，前 10 日督促分管负责人，前 5 日书面通知主要负责人；"
-    "超期案件每日督办。"
+    "按“115”规则：办理中的案件在办理期限前 15 日提醒经办人，前 10 日督促分管负责人，前 5 日书面通知主要负责人，"
+    "提醒日遇节假日或周末提前到此前最后一个工作日；已过当前期限的在办案件（受理超期、办理超期、积案超过化解目标日期）"
+    "每个工作日督办一次。休息日不发催办。"
 )
 
 with widgets.engine().connect() as conn:
+    calendar = load_calendar(conn)
+    if not calendar.is_workday(today):
+        st.info(f"今天是休息日（节假日或周末），不发催办、不登记。下一个工作日为 {calendar.next_workday(today):%Y年%m月%d日}，"
+                "届时列出当天应发的提醒和超期督办。")
+        st.stop()
     queue = reminder_queue(conn, scope, filters, today)
 
 counts = queue["level"].value_counts()
@@ -72,12 +81,17 @@ table = pd.DataFrame({
     "县区": shown["county_name"],
     "乡镇（街道）": shown["township_name"],
     "问题类别": shown["domain"].map(DOMAINS),
-    "办理期限": shown["due"],
+    "期限类型": shown["stage"].map(DEADLINE_KINDS),
+    "期限": shown["due"],
     "剩余天数": shown["days_left"].astype(int),
     "期限说明": shown["provisional"].map(lambda p: widgets.PROVISIONAL_NOTE if p else ""),
     "包案领导": shown["leader_name"].fillna(""),
     "今日已登记": shown["recorded"].map({True: "是", False: "否"}),
 })
-st.dataframe(table, hide_index=True, key="reminder_table", height=420)
+event = st.dataframe(table, hide_index=True, key="reminder_table", height=420, on_select="rerun",
+                     selection_mode="single-row")
+st.caption("勾选行首方框可打开该案件详情。")
 widgets.download_buttons(table, f"催办清单_{today:%Y%m%d}", f"催办清单 · {today:%Y-%m-%d} · "
                          + widgets.describe_filters(scope, filters), key="reminder_download")
+if event.selection.rows:
+    widgets.open_case(str(shown.iloc[event.selection.rows[0]]["case_no"]))

@@ -10,43 +10,88 @@ from sqlalchemy.engine import Connection
 
 from dashboard.models import cases, reminders, units
 from dashboard.reminders import WINDOW, level_for, recorded_on
-from queries.cases import case_list_select, fetch_case_list
-from queries.filters import Filters, Scope, case_conditions, scope_condition
+from dashboard.rules import assign_colors, load_rules
+from dashboard.workdays import load_calendar
+from queries.cases import case_list_select
+from queries.filters import Filters, Scope, case_conditions, open_condition, scope_condition
 
 QUEUE_COLUMNS = ["case_id", "case_no", "unit_id", "unit_name", "county_name", "township_name",
-                 "domain", "level", "due", "days_left", "provisional", "leader_name", "recorded"]
+                 "domain", "level", "due", "days_left", "provisional", "leader_name", "recorded", "stage"]
+LEVEL_ORDER = {"overdue": 0, "head": 1, "deputy": 2, "officer": 3}
+# A reminder day on a rest day moves back to the working day before it; the longest
+# run of rest days (Spring Festival) is 9 days, so look this far ahead for 115 levels.
+HORIZON = WINDOW + 14
+
+
+def is_rest_day(conn: Connection, on: dt.date) -> bool:
+    return not load_calendar(conn).is_workday(on)
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series).dt.date.astype(object).where(series.notna(), None)
 
 
 def reminder_queue(conn: Connection, scope: Scope, filters: Filters, on: dt.date) -> pd.DataFrame:
-    """Reminders due on `on` for cases in handling (accepted, not closed, not a backlog
-    case on the clearance list) within 15 days of their handling deadline or past it.
+    """Reminders due on `on` (empty on a rest day): the 115 level now due for each case
+    in handling before its handling deadline, and the daily `overdue` escalation of
+    every open case past its current deadline (acceptance, handling, or a backlog case
+    past its clearance target; `due` is that deadline and `stage` says which).
     `recorded` tells whether it was already recorded that day."""
+    calendar = load_calendar(conn)
+    if not calendar.is_workday(on):
+        return pd.DataFrame(columns=QUEUE_COLUMNS)
     conditions = [
         *case_conditions(scope, filters, period=False),
-        cases.c.accepted_on <= on,
-        sa.or_(cases.c.closed_on.is_(None), cases.c.closed_on > on),
-        cases.c.handling_due.is_not(None),
-        cases.c.handling_due <= on + dt.timedelta(days=WINDOW),
+        open_condition(on),
+        sa.or_(
+            cases.c.handling_due <= on + dt.timedelta(days=HORIZON),
+            cases.c.acceptance_due < on,
+            cases.c.clearance_target < on,
+        ),
     ]
-    frame = fetch_case_list(conn, case_list_select(*conditions), on)
-    frame = frame[frame["stage"] == "handling"].copy()
+    frame = pd.DataFrame(conn.execute(case_list_select(*conditions)).mappings().all())
     if frame.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
-    frame["due"] = frame["deadline"]
-    frame["level"] = level_for(frame["days_left"].astype("int64"))
-    frame = frame[frame["level"].notna()]
-    done = recorded_on(conn, frame["case_id"].astype(int).tolist(), on)
+    frame = assign_colors(frame, on, load_rules(conn))
+    provisional = frame["provisional"].fillna(False).astype(bool)
+
+    late = frame[frame["color"].notna() & (frame["days_left"] < 0).fillna(False).astype(bool)]
+    overdue = late.assign(
+        level="overdue", due=late["deadline"], days_left=late["days_left"].astype("int64"),
+        provisional=provisional[late.index] & late["stage"].isin(["acceptance", "handling"]),
+    )
+
+    accepted = pd.to_datetime(frame["accepted_on"])
+    closed = pd.to_datetime(frame["closed_on"])
+    handling_due = pd.to_datetime(frame["handling_due"])
+    today = pd.Timestamp(on)
+    in_handling = (
+        (accepted <= today) & (closed.isna() | (closed > today))
+        & handling_due.notna() & (handling_due >= today)
+    )
+    running = frame[in_handling]
+    due = _dates(running["handling_due"])
+    timely = running.assign(
+        level=level_for(due, on, calendar), due=due, stage="handling",
+        days_left=(handling_due[in_handling] - today).dt.days.astype("int64"),
+        provisional=provisional[in_handling],
+    )
+    timely = timely[timely["level"].notna()]
+
+    queue = pd.concat([overdue, timely], ignore_index=True)
+    if queue.empty:
+        return pd.DataFrame(columns=QUEUE_COLUMNS)
+    done = recorded_on(conn, queue["case_id"].astype(int).tolist(), on)
     before = done[done["reminded_on"] < on]
-    today = done[done["reminded_on"] == on]
+    today_done = done[done["reminded_on"] == on]
     sent_earlier = set(zip(before["case_id"], before["level"], before["handling_due"], strict=True))
-    sent_today = set(zip(today["case_id"], today["level"], today["handling_due"], strict=True))
-    keys = list(zip(frame["case_id"], frame["level"], frame["due"], strict=True))
-    once = frame["level"] != "overdue"
-    frame = frame[[not (o and k in sent_earlier) for o, k in zip(once, keys, strict=True)]]
-    frame["recorded"] = [k in sent_today for k in zip(frame["case_id"], frame["level"], frame["due"], strict=True)]
-    order = {"overdue": 0, "head": 1, "deputy": 2, "officer": 3}
+    sent_today = set(zip(today_done["case_id"], today_done["level"], today_done["handling_due"], strict=True))
+    keys = list(zip(queue["case_id"], queue["level"], queue["due"], strict=True))
+    once = queue["level"] != "overdue"  # 115 levels are sent once per deadline
+    queue = queue[[not (o and k in sent_earlier) for o, k in zip(once, keys, strict=True)]].copy()
+    queue["recorded"] = [k in sent_today for k in zip(queue["case_id"], queue["level"], queue["due"], strict=True)]
     return (
-        frame.assign(_order=frame["level"].map(order))
+        queue.assign(_order=queue["level"].map(LEVEL_ORDER))
         .sort_values(["_order", "days_left", "unit_name", "case_no"])
         .reset_index(drop=True)[QUEUE_COLUMNS]
     )
@@ -56,7 +101,7 @@ def reminder_log(conn: Connection, scope: Scope, filters: Filters, case_id: int 
     """Recorded reminders in scope (of one case if given), newest first."""
     stmt = (
         sa.select(cases.c.case_no, reminders.c.reminded_on, reminders.c.level, reminders.c.handling_due,
-                  reminders.c.days_left, units.c.name.label("unit_name"))
+                  reminders.c.days_left, units.c.name.label("unit_name"), reminders.c.stage)
         .select_from(reminders.join(cases, cases.c.id == reminders.c.case_id)
                      .outerjoin(units, units.c.id == reminders.c.unit_id))
         .where(scope_condition(scope))
@@ -65,4 +110,5 @@ def reminder_log(conn: Connection, scope: Scope, filters: Filters, case_id: int 
     if case_id is not None:
         stmt = stmt.where(cases.c.id == case_id)
     return pd.DataFrame(conn.execute(stmt).mappings().all(),
-                        columns=["case_no", "reminded_on", "level", "handling_due", "days_left", "unit_name"])
+                        columns=["case_no", "reminded_on", "level", "handling_due", "days_left", "unit_name",
+                                 "stage"])

@@ -438,9 +438,15 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
         rng.random(b) < 0.85, rng.integers(0, 151, b), rng.integers(-60, 0, b)
     )
     b_target = _month_end(b_resolved_on + target_offset, origin)
-    # unresolved: colors red (target passed) / yellow (≤5 days left) / green
+    # unresolved: most were replied and closed within the handling limit but the matter
+    # is not settled, so they stay on the clearance list and are supervised against their
+    # clearance target: red (target passed) / yellow (≤5 days left) / green. Three in five
+    # of the red ones are instead still being handled, long past their handling deadline
+    # (backlog cases are at least 180 days old), which makes them red whatever the target.
     b_age = today - b_accepted
     color = _pick(rng, np.array([0.15, 0.20, 0.65]), b)
+    still_handling = b_unresolved & (color == 0) & (rng.random(b) < 0.6)
+    b_closed_unresolved = b_accepted + np.clip(np.round(rng.gamma(4.0, 8.0, b)), 10, 60).astype(np.int64)
     month_start = (np.datetime64(until, "M").astype("datetime64[D]") - origin).astype(np.int64)
     red_target = _month_end(month_start - rng.integers(1, 100, b), origin)
     yellow_target = today + rng.integers(0, 6, b)
@@ -473,21 +479,24 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
     )
 
     # apply the backlog plan
-    closed[backlog_ids] = np.where(b_unresolved, NEVER, b_resolved_on)
+    b_closed = np.where(b_unresolved, b_closed_unresolved, b_resolved_on)
+    closed[backlog_ids] = np.where(still_handling, NEVER, b_closed)
     replied[backlog_ids] = np.where(
-        b_unresolved,
+        still_handling,
         NEVER,
-        np.maximum(b_accepted, b_resolved_on - rng.integers(0, 4, b)),
+        np.maximum(b_accepted, b_closed - rng.integers(0, 4, b)),
     )
-    b_contacted = np.minimum(contacted[backlog_ids], today)
+    b_handled_end = np.where(still_handling, today, replied[backlog_ids])
+    b_contacted = np.minimum(contacted[backlog_ids], b_handled_end)
     contacted[backlog_ids] = b_contacted
-    b_handled_end = np.where(b_unresolved, today, replied[backlog_ids])
     handled[backlog_ids] = b_contacted + np.floor(
         rng.random(b) * (b_handled_end - b_contacted + 1)
     ).astype(np.int64)
     evaluated_on[backlog_ids] = closed[backlog_ids] + rng.integers(0, 8, b)
     backlog_satisfaction = _pick(rng, np.array([0.62, 0.30, 0.08]), b)
-    satisfaction[backlog_ids] = backlog_satisfaction
+    # closed but not settled: the petitioner is less often satisfied
+    unsettled_satisfaction = _pick(rng, np.array([0.30, 0.40, 0.30]), b)
+    satisfaction[backlog_ids] = np.where(b_unresolved, unsettled_satisfaction, backlog_satisfaction)
     resolved[backlog_ids] = ~b_unresolved
 
     backlog_source = np.full(n, -1)
@@ -521,7 +530,6 @@ def _plan_cases(n: int, until: dt.date, city: _City, rng: np.random.Generator) -
     satisfaction = np.where(evaluated, satisfaction, -1)
     resolved = np.where(is_backlog, resolved, resolved & is_closed)
     handling_due = np.where(is_accepted, accepted + 60, NEVER)
-    handling_due = np.where(is_backlog & ~resolved, clearance_target, handling_due)
 
     return {
         "origin": origin,

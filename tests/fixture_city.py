@@ -106,7 +106,8 @@ CASES = [
           accepted_on=D(2025, 3, 2), acceptance_due=D(2025, 3, 16),
           handling_due=D(2025, 5, 1), closed_on=D(2025, 4, 20), is_backlog=True,
           backlog_source="national", clearance_target=D(2026, 9, 30), leader_id=1),
-    # 2025, open, on the clearance list; target 2026-03-31 passed (-91 days) -> red
+    # 2025, open, on the clearance list; still in handling, its handling deadline
+    # 2025-08-01 (-333 days, before the target 2026-03-31) is its current deadline -> red
     _case("B02", D(2025, 6, 1), "visit", A2, "housing", 2,
           accepted_on=D(2025, 6, 2), acceptance_due=D(2025, 6, 16),
           handling_due=D(2025, 8, 1), is_backlog=True, backlog_source="province",
@@ -123,8 +124,8 @@ CASES = [
           handling_due=D(2025, 11, 1), closed_on=D(2025, 10, 15), satisfaction="satisfied",
           is_backlog=True, backlog_source="national", clearance_target=D(2025, 12, 31),
           resolved_on=D(2025, 12, 1), leader_id=2),
-    # 2026, open, on the clearance list: target 2026-12-31 is 184 days away -> green
-    # (its handling deadline, 1 day away, does not color a backlog case)
+    # 2026, open, on the clearance list: target 2026-12-31 is 184 days away, but its
+    # handling deadline, 1 day away, comes first and is its current deadline -> yellow
     _case("B05", D(2026, 5, 1), "online", B2, "environment", 4,
           accepted_on=D(2026, 5, 2), acceptance_due=D(2026, 5, 16),
           handling_due=D(2026, 7, 1), is_backlog=True, backlog_source="province",

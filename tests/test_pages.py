@@ -54,7 +54,8 @@ def test_overview_shows_fixture_figures(app_env):
     assert shown["未化解积案（件）"] == "3"
     assert shown["集体访"] == "1 批"
     assert shown["越级访（赴省 / 进京）"] == "1 / 1 批"
-    assert (shown["红色件数"], shown["黄色件数"], shown["绿色件数"]) == ("3", "1", "4")
+    # B05 is yellow: its handling deadline (1 day left) comes before its clearance target
+    assert (shown["红色件数"], shown["黄色件数"], shown["绿色件数"]) == ("3", "2", "3")
     top = at.dataframe[0].value
     assert top["township_name"].tolist() == ["东门街道", "西门街道", "北河乡"]
 
@@ -85,14 +86,16 @@ def test_supervision_lists_open_cases(app_env):
     at = _open("pages/supervision.py")
     assert at.title[0].value == "三色督办"
     # Red and yellow are shown by default, most urgent first.
-    assert _case_tables(at)[0]["信访件编号"].tolist() == ["B02", "C04", "C08", "C06"]
+    assert _case_tables(at)[0]["信访件编号"].tolist() == ["B02", "C04", "C08", "B05", "C06"]
     at.multiselect(key="supervision_colors").set_value([]).run()
     table = _case_tables(at)[0]
-    assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "C06", "C07", "C05", "B01", "B05"]
-    assert table["督办颜色"].tolist() == ["红色", "红色", "红色", "黄色", "绿色", "绿色", "绿色", "绿色"]
-    assert table["剩余天数"].tolist() == [-91, -20, -5, 3, 10, 20, 92, 184]
+    # B02 and B05 are still in handling: their handling deadlines (2025-08-01, 2026-07-01)
+    # come before their clearance targets; B01 (closed, unresolved) runs on its target.
+    assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "B05", "C06", "C07", "C05", "B01"]
+    assert table["督办颜色"].tolist() == ["红色", "红色", "红色", "黄色", "黄色", "绿色", "绿色", "绿色"]
+    assert table["剩余天数"].tolist() == [-333, -20, -5, 1, 3, 10, 20, 92]
     at.text_input(key="supervision_unit").input("北河").run()
-    assert _case_tables(at)[0]["信访件编号"].tolist() == ["C08", "C07", "B05"]
+    assert _case_tables(at)[0]["信访件编号"].tolist() == ["C08", "B05", "C07"]
 
 
 def test_spot_check_draws_and_history_reopens(app_env):
@@ -124,33 +127,51 @@ def test_spot_check_draws_and_history_reopens(app_env):
 def test_reminders_page_queue_and_recording(app_env):
     at = _open("pages/reminders.py")
     assert at.title[0].value == "催办"
+    assert "提前到此前最后一个工作日" in at.caption[0].value
     shown = _metrics(at)
-    assert shown["书面通知主要负责人（前 5 日）"] == "1 件"  # C06
-    assert shown["超期督办（每日）"] == "1 件"  # C04
+    # see tests/test_reminders.py: on Tue 30 Jun head letters to B05 and C06; B02, C04
+    # (handling) and C08 (acceptance) overdue
+    assert shown["书面通知主要负责人（前 5 日）"] == "2 件"
+    assert shown["超期督办（每日）"] == "3 件"
     assert shown["经办人提醒（前 15 日）"] == "0 件"
     table = _table_with(at, "今日已登记")
-    assert table["信访件编号"].tolist() == ["C04", "C06"]
-    assert table["今日已登记"].tolist() == ["否", "否"]
+    assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "B05", "C06"]
+    assert table["期限类型"].tolist() == ["办理期限", "办理期限", "受理期限", "办理期限", "办理期限"]
+    assert table["今日已登记"].tolist() == ["否"] * 5
     at.button(key="record_reminders").click().run()
     assert not at.exception
-    assert _table_with(at, "今日已登记")["今日已登记"].tolist() == ["是", "是"]
+    assert _table_with(at, "今日已登记")["今日已登记"].tolist() == ["是"] * 5
     assert any("已全部登记" in s.value for s in at.success)
 
 
+def test_reminders_page_on_a_rest_day(app_env, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-07-04")  # a Saturday
+    at = _open("pages/reminders.py")
+    assert any("今天是休息日" in i.value and "2026年07月06日" in i.value for i in at.info)
+    assert not at.button and not [m for m in at.metric if m.label.startswith("超期督办")]
+
+
 def test_settings_page_assigns_presets_and_color_rules(app_env):
+    import datetime as dt
+
     at = _open("pages/settings.py")
     assert at.title[0].value == "设置"
     years = _table_with(at, "已导入天数")
     assert years.set_index("年份").loc[2026, "来源"] == "chinese-calendar 软件包"
     assert years.set_index("年份").loc[2027, "来源"].startswith("未导入")
+    presets = _table_with(at, "复查、复核").set_index("代码")
+    assert presets.loc["national", "复查、复核"] == "30 日"
 
     at.selectbox(key="assign_region").set_value("880121")
     at.selectbox(key="assign_preset").set_value("tongling-210")
+    at.date_input(key="assign_from").set_value(dt.date(2026, 6, 1))
     at.button(key="FormSubmitter:assign_form-保存并重新计算期限").click().run()
     assert not at.exception
-    assert "9 件案件的期限已重新计算" in at.success[0].value
+    # open cases of 乙县 registered from 1 June: C06 C07 C08 (C05, B05 registered in May)
+    assert "自 2026-06-01 起" in at.success[0].value and "3 件未办结案件的期限已重新计算" in at.success[0].value
     assignments = _table_with(at, "办理程序")
-    assert assignments.values.tolist() == [["乙县", "全部程序", "铜陵“210”一般事项"]]
+    assert assignments[["区划", "办理程序", "规则", "生效日期", "状态"]].values.tolist() == [
+        ["乙县", "全部程序", "铜陵“210”一般事项", dt.date(2026, 6, 1), "现行"]]
 
     at.selectbox(key="color_region").set_value("880121").run()
     at.number_input(key="color_days").set_value(1)
@@ -161,6 +182,29 @@ def test_settings_page_assigns_presets_and_color_rules(app_env):
     assert rules.loc["乙县", "黄色：剩余天数 ≤"] == 1
     assert rules.loc["乙县", "来源"] == "本县区设定"
     assert rules.loc["甲区", "来源"] == "沿用全市默认"
+
+
+def test_settings_page_edits_a_preset(app_env):
+    at = _open("pages/settings.py")
+    at.selectbox(key="edit_preset").set_value("national").run()
+    at.selectbox(key="edit_limit").set_value("handling").run()
+    assert at.number_input(key="edit_days").value == 60  # the current limit is shown
+    assert at.radio(key="edit_unit").value == "calendar"
+    at.number_input(key="edit_days").set_value(30)
+    at.button(key="FormSubmitter:edit_form-保存并重新计算未办结案件").click().run()
+    assert not at.exception
+    # the fixture's hand-set deadlines: every open case is recomputed (C04 C05 C06 C07 C08
+    # B02 B05); closed ones keep theirs
+    notice = at.success[0].value
+    assert "办理时限为 30 日" in notice and "7 件未办结案件的期限已重新计算" in notice
+    assert "已办结案件保留原期限" in notice
+    assert _table_with(at, "复查、复核").set_index("代码").loc["national", "办理"] == "30 日"
+    at.selectbox(key="edit_preset").set_value("tongling-210").run()
+    at.selectbox(key="edit_limit").set_value("feedback").run()
+    at.radio(key="edit_unit").set_value("working")
+    at.number_input(key="edit_days").set_value(0)
+    at.button(key="FormSubmitter:edit_form-保存并重新计算未办结案件").click().run()
+    assert "初步反馈时限为 当日" in at.success[0].value
 
 
 def test_spot_check_meeting_commit_reveal_verify_and_outcome(app_env):

@@ -68,8 +68,10 @@ def test_city_indicators_first_half_2026(conn, city):
     assert result["escalated_province_batches"] == 1
     assert result["escalated_beijing_batches"] == 1
     assert result["escalated_beijing_persons"] == 2
-    # open on 2026-06-30: red C04 C08 B02; yellow C06; green C05 C07 B01 B05
-    assert result["colors"] == {"red": 3, "yellow": 1, "green": 4}
+    # open on 2026-06-30: red C04 C08 B02 (B02 still in handling, due 2025-08-01);
+    # yellow C06 and B05 (B05's handling deadline, 1 July, comes before its clearance
+    # target); green C05 C07 B01
+    assert result["colors"] == {"red": 3, "yellow": 2, "green": 3}
 
 
 def test_county_indicators(conn):
@@ -111,7 +113,8 @@ def test_domain_and_channel_filters(conn, city):
 
 def test_open_cases_sorted_red_first_with_deadlines(conn, city):
     frame = open_cases(conn, city, H1)
-    assert frame["case_no"].tolist() == ["B02", "C04", "C08", "C06", "C07", "C05", "B01", "B05"]
+    # red by days left, yellow (B05 1 day, C06 3 days), green (C07 10, C05 20, B01 92)
+    assert frame["case_no"].tolist() == ["B02", "C04", "C08", "B05", "C06", "C07", "C05", "B01"]
     by_no = frame.set_index("case_no")
     assert by_no.loc["C04", "days_left"] == -20
     assert by_no.loc["C04", "stage"] == "handling"
@@ -119,8 +122,13 @@ def test_open_cases_sorted_red_first_with_deadlines(conn, city):
     assert by_no.loc["C08", "deadline"] == dt.date(2026, 6, 25)
     assert by_no.loc["B01", "stage"] == "clearance"
     assert by_no.loc["B01", "days_left"] == 92
-    assert (by_no.loc["B02", "stage"], by_no.loc["B02", "days_left"]) == ("clearance", -91)
-    assert (by_no.loc["B05", "stage"], by_no.loc["B05", "color"]) == ("clearance", "green")
+    # B02 is still in handling: its handling deadline 2025-08-01 (333 days ago) comes
+    # before its clearance target 2026-03-31, so that is its current deadline.
+    assert (by_no.loc["B02", "stage"], by_no.loc["B02", "days_left"]) == ("handling", -333)
+    assert by_no.loc["B02", "deadline"] == dt.date(2025, 8, 1)
+    # B05: handling deadline 2026-07-01 before its target 2026-12-31 -> 1 day left
+    assert (by_no.loc["B05", "stage"], by_no.loc["B05", "days_left"], by_no.loc["B05", "color"]) == (
+        "handling", 1, "yellow")
     assert by_no.loc["C05", "days_open"] == 41
     assert by_no.loc["B02", "county_name"] == "甲区"
     assert by_no.loc["B02", "leader_name"] == "赵一"
@@ -129,7 +137,8 @@ def test_open_cases_sorted_red_first_with_deadlines(conn, city):
 def test_colors_by_county(conn, city):
     frame = colors_by_county(conn, city, H1).set_index("county_code")
     assert frame.loc[COUNTY_A, ["red", "yellow", "green", "total"]].tolist() == [2, 0, 1, 3]
-    assert frame.loc[COUNTY_B, ["red", "yellow", "green", "total"]].tolist() == [1, 1, 3, 5]
+    # 乙县: red C08; yellow C06 B05; green C05 C07
+    assert frame.loc[COUNTY_B, ["red", "yellow", "green", "total"]].tolist() == [1, 2, 2, 5]
 
 
 def test_backlog_by_township_includes_zeros(conn, city):
@@ -193,16 +202,17 @@ def test_county_color_thresholds_change_colors(writable_city):
 
     _, engine = writable_city
     with engine.begin() as conn:
-        # 乙县: yellow only in the last day and at 100% used -> C06 (3 days left, 28/31 used) is green
+        # 乙县: yellow only in the last day and at 100% used -> C06 (3 days left, 28/31 used) is
+        # green; B05 (1 day left of its handling deadline) stays yellow
         save_rule(conn, COUNTY_B, ColorRule(yellow_days_left=1, yellow_used_share=1.0), by="test")
         # city default: yellow from 10 days left; 甲区 has no case 6–10 days from its deadline
         save_rule(conn, "880100", ColorRule(yellow_days_left=10), by="test")
     with engine.connect() as conn:
         city = scope_for(conn)
         frame = colors_by_county(conn, city, H1).set_index("county_code")
-        assert frame.loc[COUNTY_B, ["red", "yellow", "green"]].tolist() == [1, 0, 4]
+        assert frame.loc[COUNTY_B, ["red", "yellow", "green"]].tolist() == [1, 1, 3]
         assert frame.loc[COUNTY_A, ["red", "yellow", "green"]].tolist() == [2, 0, 1]
-        assert indicators(conn, city, H1)["colors"] == {"red": 3, "yellow": 0, "green": 5}
+        assert indicators(conn, city, H1)["colors"] == {"red": 3, "yellow": 1, "green": 4}
     with engine.begin() as conn:
         save_rule(conn, COUNTY_B, None, by="test")  # back to the city default
     with engine.connect() as conn:

@@ -40,9 +40,23 @@ CASES = [
     ("backlog past its clearance target, handling deadline ahead", _case(
         accepted_on=D(2026, 6, 2), handling_due=D(2026, 8, 1), is_backlog=True,
         clearance_target=D(2026, 6, 1)), "clearance", -29, "red"),
-    ("backlog in handling is colored by its clearance target, not the handling deadline", _case(
+    # A backlog case's current deadline is the earliest one still running.
+    ("backlog still in handling past its handling deadline is red, target ahead", _case(
         accepted_on=D(2025, 6, 2), handling_due=D(2025, 8, 1), is_backlog=True,
-        clearance_target=D(2026, 7, 30)), "clearance", 30, "green"),
+        clearance_target=D(2026, 7, 30)), "handling", -333, "red"),
+    ("backlog in handling, target before the handling deadline", _case(
+        accepted_on=D(2026, 6, 2), handling_due=D(2026, 8, 1), is_backlog=True,
+        clearance_target=D(2026, 7, 3)), "clearance", 3, "yellow"),
+    ("backlog in handling, handling deadline before the target (10 of 16 days used)", _case(
+        accepted_on=D(2026, 6, 20), handling_due=D(2026, 7, 6), is_backlog=True,
+        clearance_target=D(2026, 12, 31)), "handling", 6, "green"),
+    ("backlog not yet accepted, acceptance overdue, target ahead", _case(
+        is_backlog=True, clearance_target=D(2026, 12, 31)), "acceptance", -14, "red"),
+    ("backlog: acceptance deadline and target on the same day -> acceptance (5 of 15 used)", _case(
+        registered_on=D(2026, 6, 25), acceptance_due=D(2026, 7, 10), is_backlog=True,
+        clearance_target=D(2026, 7, 10)), "acceptance", 10, "green"),
+    ("backlog without a target is supervised on its procedural deadline", _case(
+        accepted_on=D(2026, 6, 2), handling_due=D(2026, 7, 3), is_backlog=True), "handling", 3, "yellow"),
     ("backlog closed but unresolved, target ahead", _case(
         accepted_on=D(2026, 6, 2), handling_due=D(2026, 8, 1), closed_on=D(2026, 6, 20),
         is_backlog=True, clearance_target=D(2026, 9, 30)), "clearance", 92, "green"),
@@ -78,6 +92,15 @@ def test_thresholds_are_parameters():
                                   is_backlog=True, clearance_target=D(2026, 6, 1))])
     # Without the backlog red rule a case past its target is still at most 5 days from it.
     assert assign_colors(backlog, AS_OF, ColorRule(red_backlog_past_target=False)).loc[0, "color"] == "yellow"
+    # B02 of the fixture: handling deadline (2025-08-01) and target (2026-03-31) both passed;
+    # either red rule alone makes it red, its current deadline being the handling one.
+    both = pd.DataFrame([_case(accepted_on=D(2025, 6, 2), handling_due=D(2025, 8, 1), is_backlog=True,
+                               clearance_target=D(2026, 3, 31))])
+    for rule, color in [(ColorRule(), "red"), (ColorRule(red_past_deadline=False), "red"),
+                        (ColorRule(red_backlog_past_target=False), "red"),
+                        (ColorRule(red_past_deadline=False, red_backlog_past_target=False), "yellow")]:
+        row = assign_colors(both, AS_OF, rule).iloc[0]
+        assert (row["stage"], row["deadline"], row["color"]) == ("handling", D(2025, 8, 1), color), rule
 
 
 def test_count_colors_and_empty_frame():

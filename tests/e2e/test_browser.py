@@ -440,6 +440,15 @@ def test_reminders_are_recorded_once(page, server):
     assert page.get_by_role("button", name=re.compile(r"^登记今日催办")).count() == 0
     assert_clean(page)
     shot(page, "reminders-recorded")
+    # A row of the reminder list opens its case (the second table, after the one by unit).
+    grid = page.locator('[data-testid="stDataFrame"]').nth(1)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # the first row's selection box
+    page.get_by_role("heading", name="案件详情", exact=True).first.wait_for(timeout=30_000)
+    wait_idle(page)
+    assert "case=" in page.url
+    assert_clean(page)
 
 
 def sub_region_links(page):
@@ -507,3 +516,56 @@ def test_ledger_import_page(page, server):
     assert "E2E-002" in rejected and "是否为" in rejected
     assert_clean(page)
     shot(page, "data-import")
+
+
+def test_settings_edit_a_preset_and_assign_it_from_a_date(page, server):
+    """Last in the file: it changes the rules of one county for later registrations."""
+    open_page(page, server, "settings", "设置")
+    tab(page, "时限规则")
+    choose(page, "要修改的规则", "铜陵“210”一般事项")
+    choose(page, "要修改的时限", "受理")
+    page.get_by_label("天数", exact=True).fill("3")
+    page.get_by_text("自然日", exact=True).click()
+    page.get_by_role("button", name="保存并重新计算未办结案件").click()
+    page.get_by_text("已修改“铜陵“210”一般事项”的受理时限为 3 日").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text("已办结案件保留原期限").count()
+
+    tab(page, "时限规则")
+    choose(page, "区划", "东湖区")
+    choose(page, "适用规则", "铜陵“210”一般事项")
+    page.get_by_role("spinbutton", name="day, 自登记日期起生效").click()  # the date: 2026-11-20 -> 01
+    page.keyboard.type("01")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="保存并重新计算期限").click()
+    page.get_by_text(re.compile(r"东湖区 全部程序 自 2026-11-01 起登记的案件适用")).wait_for(timeout=30_000)
+    wait_idle(page)
+    tab(page, "时限规则")
+    presets = list(csv.reader(io.StringIO(download(page, "下载 CSV").decode("utf-8-sig"))))
+    header = presets[1]
+    tongling = next(row for row in presets[2:] if row[header.index("代码")] == "tongling-210")
+    assert tongling[header.index("受理")] == "3 日"
+    wait_idle(page)  # a download button reruns the page
+    tab(page, "时限规则")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载 CSV").nth(1).click()
+    rows = list(csv.reader(io.StringIO(open(info.value.path(), "rb").read().decode("utf-8-sig"))))
+    header = rows[1]
+    assert [[r[header.index(c)] for c in ("区划", "规则", "生效日期", "状态")] for r in rows[2:]] == [
+        ["东湖区", "铜陵“210”一般事项", "2026-11-01", "现行"]]
+    assert_clean(page)
+    shot(page, "settings-rules")
+
+    # A holiday file with a single day of 2027: the page says what it replaces and warns.
+    tab(page, "节假日安排")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": "2027.csv", "mimeType": "text/csv", "buffer": "2027-01-01,holiday,元旦\n".encode()}])
+    page.get_by_text("2027 年：1 天，作为该年的全部节假日安排。").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text(re.compile("2027 年的安排可能不完整")).count()
+    page.get_by_role("button", name="导入 1 天并重新计算期限").click()
+    page.get_by_text(re.compile(r"已导入：2027 年：1 天")).wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_text(re.compile("没有春节的放假日期")).count()
+    assert_clean(page)
+    shot(page, "settings-holidays")
