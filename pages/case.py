@@ -39,7 +39,7 @@ from dashboard.timeline import (
     describe_spent,
     stage_durations,
 )
-from dashboard.workdays import UNITS, WORKING, load_calendar
+from dashboard.workdays import WORKING, load_calendar
 from pages import ensure_navigation, widgets
 from queries.cases import case_detail, case_events_list, case_people
 from queries.filters import Filters
@@ -135,11 +135,11 @@ with left:
     st.markdown("**基本情况**")
     st.table(basic.set_index("项目"))
     st.caption("个人信息默认脱敏显示。")
-    widgets.download_buttons(basic, f"{case['case_no']}基本情况", describe, key="case_basic_download")
 with right:
     st.markdown("**办理与期限**")
     st.table(handling.set_index("项目"))
-    widgets.download_buttons(handling, f"{case['case_no']}办理与期限", title, key="case_handling_download")
+widgets.download_buttons(pd.concat([basic.assign(部分="基本情况"), handling.assign(部分="办理与期限")])[
+    ["部分", "项目", "内容"]], f"{case['case_no']}案件信息", describe, key="case_info_download")
 
 st.markdown("**各环节用时与时限**")
 stages = stage_durations(case, events, preset, calendar, today)
@@ -149,10 +149,10 @@ if preset is not None:
 
 
 def used_text(row) -> str:
+    """Days used of the days allowed, in the unit the limit counts."""
     if pd.isna(row["used"]):
         return "—"
-    unit = "个工作日" if row["unit"] == WORKING else f"日（{UNITS[row['unit']]}）"
-    return f"已用 {int(row['used'])} {unit}，时限 {int(row['allowed'])}"
+    return f"{int(row['used'])} / {int(row['allowed'])} " + ("个工作日" if row["unit"] == WORKING else "日")
 
 
 stage_table = pd.DataFrame({

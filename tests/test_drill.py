@@ -231,12 +231,13 @@ def test_attachments(writable_city, tmp_path, monkeypatch):
 # ---------------------------------------------------------------- drill-down page
 
 
-@pytest.mark.parametrize("region,total,colors,links,current", [
-    (None, "10", ["8", "3", "1", "4"], [], "**测试市**"),
-    (COUNTY_A, "4", ["3", "2", "0", "1"], [("测试市 ›", "880100")], "**甲区**"),
-    (A2, "2", ["2", "2", "0", "0"], [("测试市 ›", "880100"), ("甲区 ›", "880102")], "**西门街道**"),
+@pytest.mark.parametrize("region,total,colors,links,current,period_tab", [
+    (None, "10", ["8", "3", "1", "4"], [], "**测试市**", "本期全部案件"),  # listed per county / township
+    (COUNTY_A, "4", ["3", "2", "0", "1"], [("测试市 ›", "880100")], "**甲区**", "本期全部案件（4 件）"),
+    (A2, "2", ["2", "2", "0", "0"], [("测试市 ›", "880100"), ("甲区 ›", "880102")], "**西门街道**",
+     "本期全部案件（2 件）"),  # C03 C04
 ])
-def test_drill_page_levels(app_env, region, total, colors, links, current):
+def test_drill_page_levels(app_env, region, total, colors, links, current, period_tab):
     at = _open("pages/drill.py", **({"region": region} if region else {}))
     shown = _metrics(at)
     assert shown["信访总量（件）"] == total
@@ -246,6 +247,7 @@ def test_drill_page_levels(app_env, region, total, colors, links, current):
               if link.proto.label.endswith("›")]
     assert crumbs == links
     assert at.markdown[0].value == current
+    assert at.tabs[1].label == period_tab
 
 
 def test_drill_children_and_unknown_region(app_env):

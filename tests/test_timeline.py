@@ -133,11 +133,10 @@ def test_case_page_shows_the_chain_against_the_preset(app_env):
     # days: Sat 1 Aug, a rest day, moves to Mon 3 Aug. By 30 Jun 28 of the 60 days are used.
     assert table["适用时限"].tolist() == ["—", "受理时限：15 日（自然日），期限 2026-06-16", "—",
                                       "办理时限：60 日（自然日），期限 2026-08-03"]
-    assert table["时限内用时"].tolist() == ["—", "已用 1 日（自然日），时限 15", "—", "已用 28 日（自然日），时限 60"]
+    assert table["时限内用时"].tolist() == ["—", "1 / 15 日", "—", "28 / 60 日"]
     assert table["状态"].tolist() == ["完成", "按期", "完成", "进行中"]
     # Every table on the page can be downloaded.
     downloads = {b.proto.label for b in at.get("download_button")}
     assert downloads == {"下载 Excel", "下载 CSV"}
     keys = {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
-    assert {"case_basic_download_xlsx", "case_handling_download_csv", "case_stages_download_xlsx",
-            "case_events_download_csv"} <= keys
+    assert {"case_info_download_xlsx", "case_stages_download_xlsx", "case_events_download_csv"} <= keys
