@@ -54,7 +54,7 @@ widgets.kpi_tile(row[4], "越级访（赴省 / 进京）",
 
 # The KPI area leads to the drill-down at the region the figures cover.
 here = filters.township_code or filters.county_code or scope.region_code
-links = st.columns([1, 1, 3])
+links = st.columns([2, 2, 4])
 links[0].page_link("pages/drill.py", label="逐级下钻：各地区指标与案件 →", query_params=widgets.drill_params(here))
 links[1].page_link("pages/rankings.py", label="县区、乡镇排名 →", query_params=widgets.link_params())
 
