@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -71,6 +72,27 @@ def listing(conn: Connection, case_id: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[c.name for c in attachments.columns])
 
 
+def _path(stored_name: str) -> Path:
+    return config.attachments_dir() / Path(stored_name).name  # never outside the folder
+
+
+def exists(stored_name: str) -> bool:
+    return _path(stored_name).is_file()
+
+
 def read(stored_name: str) -> bytes | None:
-    path = config.attachments_dir() / Path(stored_name).name
+    path = _path(stored_name)
     return path.read_bytes() if path.is_file() else None
+
+
+def loader(stored_name: str, filename: str) -> Callable[[], bytes]:
+    """A function reading the file when it is called: pages hand it to a download button,
+    so the bytes are read on the click, not on every run of the page."""
+
+    def load() -> bytes:
+        data = read(stored_name)
+        if data is None:
+            raise AttachmentError(f"附件 {filename} 的文件已不在附件目录中，请联系管理员核查。")
+        return data
+
+    return load

@@ -446,33 +446,3 @@ def extend(
         note=f"延期 {days} 日：{reason.strip()}"))
     recompute(conn, cases.c.id == row.id)
     return conn.execute(sa.select(cases.c.handling_due).where(cases.c.id == row.id)).scalar_one()
-
-
-STAGE_NAMES = {"acceptance": "受理", "handling": "办理", "evaluation": "评价", "clearance": "积案化解"}
-
-
-def stage_durations(case: dict, evaluated_on: dt.date | None, as_of: dt.date) -> pd.DataFrame:
-    """Each stage of a case with its start, end (as_of while it is still going on),
-    days taken, the limit in days and whether it ran over its deadline."""
-    rows = []
-
-    def add(stage, start, end, due):
-        if start is None:
-            return
-        ongoing = end is None or end > as_of
-        finish = as_of if ongoing else end
-        rows.append({
-            "stage": stage, "name": STAGE_NAMES[stage], "start": start, "end": finish, "ongoing": ongoing,
-            "days": (finish - start).days, "due": due,
-            "limit_days": (due - start).days if due is not None else None,
-            "overdue": due is not None and finish > due,
-        })
-
-    add("acceptance", case["registered_on"], case["accepted_on"], case["acceptance_due"])
-    add("handling", case["accepted_on"], case["closed_on"], case["handling_due"])
-    if case["closed_on"] is not None and case["closed_on"] <= as_of:
-        add("evaluation", case["closed_on"], evaluated_on or case["closed_on"], None)
-    if case["is_backlog"]:
-        add("clearance", case["registered_on"], case["resolved_on"], case["clearance_target"])
-    return pd.DataFrame(rows, columns=["stage", "name", "start", "end", "ongoing", "days", "due", "limit_days",
-                                       "overdue"])

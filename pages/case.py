@@ -8,10 +8,11 @@ import streamlit as st
 
 from dashboard import config
 from dashboard.attachments import EXTENSIONS, KINDS, AttachmentError
+from dashboard.attachments import exists as attachment_exists
 from dashboard.attachments import listing as attachment_listing
-from dashboard.attachments import read as read_attachment
+from dashboard.attachments import loader as attachment_loader
 from dashboard.attachments import save as save_attachment
-from dashboard.deadlines import stage_durations
+from dashboard.deadlines import load_presets
 from dashboard.labels import (
     BACKLOG_SOURCES,
     CASE_UNIT_ROLES,
@@ -28,6 +29,17 @@ from dashboard.labels import (
 )
 from dashboard.meetings import RATINGS
 from dashboard.privacy import mask_id_no, mask_name, mask_phone
+from dashboard.timeline import (
+    STATUS_DONE,
+    STATUS_GOING,
+    STATUS_GOING_LATE,
+    STATUS_LATE,
+    STATUS_ON_TIME,
+    STATUS_UNRECORDED,
+    describe_spent,
+    stage_durations,
+)
+from dashboard.workdays import WORKING, load_calendar
 from pages import ensure_navigation, widgets
 from queries.cases import case_detail, case_events_list, case_people
 from queries.filters import Filters
@@ -61,6 +73,8 @@ with widgets.engine().connect() as conn:
     reminders = reminder_log(conn, scope, Filters(), case_id=int(case["case_id"]))
     meeting_notes = outcomes(conn, scope, case_id=int(case["case_id"]))
     draws_of_case = draws_with_case(conn, scope, int(case["case_id"]))
+    preset = load_presets(conn).get(case["preset"]) if isinstance(case["preset"], str) else None
+    calendar = load_calendar(conn)
 
 
 def shown(value) -> str:
@@ -82,99 +96,136 @@ else:
 if case["deadline_provisional"]:
     st.warning(widgets.PROVISIONAL_NOTE)
 
+title = f"信访件 {case['case_no']}"
+describe = f"{title} · 个人信息已脱敏"
+basic = pd.DataFrame(
+    [
+        ("登记日期", shown(case["registered_on"])),
+        ("信访形式", label(CHANNELS, case["channel"])),
+        ("问题类别", label(DOMAINS, case["domain"])),
+        ("信访人", mask_name(people.get("petitioner_name"))),
+        ("联系电话", mask_phone(people.get("petitioner_phone"))),
+        ("身份证号", mask_id_no(people.get("petitioner_id_no"))),
+        ("人数", f"{int(case['persons'])} 人" + ("（集体访）" if case["is_collective"] else "")),
+        ("越级情况", label(ESCALATION, case["escalation"])),
+        ("诉求摘要", shown(people.get("summary"))),
+    ],
+    columns=["项目", "内容"],
+)
+units = "；".join(f"{CASE_UNIT_ROLES.get(role, role)}：{name}" for role, name in people["units"])
+handling = pd.DataFrame(
+    [
+        ("责任单位", shown(case["unit_name"])),
+        ("交办单位（一事双交）", units or "—"),
+        ("办理程序", label(TRACKS, case["track"])),
+        ("适用时限规则", shown(case["preset_title"])),
+        ("受理期限 / 受理日期", f"{shown(case['acceptance_due'])} / {shown(case['accepted_on'])}"),
+        ("办理期限 / 办结日期", f"{shown(case['handling_due'])} / {shown(case['closed_on'])}"
+         + (f"（含延期 {int(case['extension_days'])} 日）" if case["extension_days"] else "")),
+        ("满意度", label(SATISFACTION, case["satisfaction"]) if isinstance(case["satisfaction"], str) else "未评价"),
+        ("是否积案", ("是 · " + label(BACKLOG_SOURCES, case["backlog_source"]) + f" · 化解目标 {shown(case['clearance_target'])}")
+         if case["is_backlog"] else "否"),
+        ("化解情况", f"已化解（{shown(case['resolved_on'])}）" if shown(case["resolved_on"]) != "—" else "未化解"),
+        ("包案领导", f"{case['leader_name']}（{case['leader_title']}）" if isinstance(case["leader_name"], str) else "—"),
+    ],
+    columns=["项目", "内容"],
+)
 left, right = st.columns(2)
 with left:
     st.markdown("**基本情况**")
-    st.table(pd.DataFrame(
-        [
-            ("登记日期", shown(case["registered_on"])),
-            ("信访形式", label(CHANNELS, case["channel"])),
-            ("问题类别", label(DOMAINS, case["domain"])),
-            ("信访人", mask_name(people.get("petitioner_name"))),
-            ("联系电话", mask_phone(people.get("petitioner_phone"))),
-            ("身份证号", mask_id_no(people.get("petitioner_id_no"))),
-            ("人数", f"{int(case['persons'])} 人" + ("（集体访）" if case["is_collective"] else "")),
-            ("越级情况", label(ESCALATION, case["escalation"])),
-            ("诉求摘要", shown(people.get("summary"))),
-        ],
-        columns=["项目", "内容"],
-    ).set_index("项目"))
+    st.table(basic.set_index("项目"))
     st.caption("个人信息默认脱敏显示。")
 with right:
     st.markdown("**办理与期限**")
-    units = "；".join(f"{CASE_UNIT_ROLES.get(role, role)}：{name}" for role, name in people["units"])
-    st.table(pd.DataFrame(
-        [
-            ("责任单位", shown(case["unit_name"])),
-            ("交办单位（一事双交）", units or "—"),
-            ("办理程序", label(TRACKS, case["track"])),
-            ("适用时限规则", shown(case["preset_title"])),
-            ("受理期限 / 受理日期", f"{shown(case['acceptance_due'])} / {shown(case['accepted_on'])}"),
-            ("办理期限 / 办结日期", f"{shown(case['handling_due'])} / {shown(case['closed_on'])}"
-             + (f"（含延期 {int(case['extension_days'])} 日）" if case["extension_days"] else "")),
-            ("满意度", label(SATISFACTION, case["satisfaction"]) if isinstance(case["satisfaction"], str) else "未评价"),
-            ("是否积案", ("是 · " + label(BACKLOG_SOURCES, case["backlog_source"]) + f" · 化解目标 {shown(case['clearance_target'])}")
-             if case["is_backlog"] else "否"),
-            ("化解情况", f"已化解（{shown(case['resolved_on'])}）" if shown(case["resolved_on"]) != "—" else "未化解"),
-            ("包案领导", f"{case['leader_name']}（{case['leader_title']}）" if isinstance(case["leader_name"], str) else "—"),
-        ],
-        columns=["项目", "内容"],
-    ).set_index("项目"))
+    st.table(handling.set_index("项目"))
+widgets.download_buttons(pd.concat([basic.assign(部分="基本情况"), handling.assign(部分="办理与期限")])[
+    ["部分", "项目", "内容"]], f"{case['case_no']}案件信息", describe, key="case_info_download")
 
 st.markdown("**各环节用时与时限**")
-evaluated = events.loc[events["kind"] == "evaluated", "at"]
-stages = stage_durations(
-    {k: (None if not isinstance(case[k], str) and pd.isna(case[k]) else case[k]) for k in
-     ("registered_on", "accepted_on", "acceptance_due", "closed_on", "handling_due", "is_backlog", "resolved_on",
-      "clearance_target")},
-    pd.Timestamp(evaluated.iloc[-1]).date() if not evaluated.empty else None, today,
-)
+stages = stage_durations(case, events, preset, calendar, today)
+if preset is not None:
+    st.caption(f"时限按“{preset.title}”计（单位见“适用时限”）：起算日不计入；按自然日计的时限末日遇法定节假日、"
+               "休息日顺延至下一工作日；按工作日计的只数工作日（含调休上班日）。")
+
+
+def used_text(row) -> str:
+    """Days used of the days allowed, in the unit the limit counts."""
+    if pd.isna(row["used"]):
+        return "—"
+    return f"{int(row['used'])} / {int(row['allowed'])} " + ("个工作日" if row["unit"] == WORKING else "日")
+
+
+stage_table = pd.DataFrame({
+    "环节": stages["name"],
+    "时间": [("—" if pd.isna(at) else (f"{at:%Y-%m-%d}" if dated else f"{at:%Y-%m-%d %H:%M}"))
+           for at, dated in zip(stages["at"], stages["dated_only"], strict=True)],
+    "距上一环节": [describe_spent(d, dated) for d, dated in zip(stages["spent_days"], stages["dated_only"], strict=True)],
+    "适用时限": stages["limit"].replace("", "—"),
+    "时限内用时": stages.apply(used_text, axis=1) if not stages.empty else [],
+    "状态": stages["status"],
+})
+LATE = {STATUS_LATE, STATUS_GOING_LATE}
+
+
+def highlight(row) -> list[str]:
+    late = row["状态"] in LATE
+    return ["background-color: rgba(214,39,40,0.18); font-weight: 600" if late else ""] * len(row)
+
+
+st.dataframe(stage_table.style.apply(highlight, axis=1), hide_index=True, key="case_stages")
+widgets.download_buttons(stage_table, f"{case['case_no']}各环节用时", title + " · 各环节用时与时限",
+                         key="case_stages_download")
 if not stages.empty:
-    stages["status"] = stages.apply(
-        lambda r: "超期" if r["overdue"] else ("进行中" if r["ongoing"] else "按期"), axis=1)
-    stages["label"] = stages.apply(
-        lambda r: f"{r['days']} 天" + (f" / 时限 {r['limit_days']} 天" if pd.notna(r["limit_days"]) else ""), axis=1)
-    bars = alt.Chart(stages).encode(y=alt.Y("name:N", title=None, sort=stages["name"].tolist()))
+    chart_data = stages.assign(
+        start=pd.to_datetime(stages["start"]), end=pd.to_datetime(stages["end"]),
+        due=pd.to_datetime(stages["due"]), spent=stage_table["距上一环节"], used=stage_table["时限内用时"],
+    )
+    order = chart_data["name"].tolist()
+    statuses = [STATUS_DONE, STATUS_ON_TIME, STATUS_GOING, STATUS_LATE, STATUS_GOING_LATE, STATUS_UNRECORDED]
+    palette = ["#7f8c8d", "#2ca02c", "#f0b400", "#d62728", "#8b0000", "#c7c7c7"]
+    base = alt.Chart(chart_data).encode(y=alt.Y("name:N", title=None, sort=order))
+    color = alt.Color("status:N", title=None, legend=alt.Legend(orient="top"),
+                      scale=alt.Scale(domain=statuses, range=palette))
+    tooltip = [alt.Tooltip("name:N", title="环节"), alt.Tooltip("end:T", title="时间", format="%Y-%m-%d %H:%M"),
+               alt.Tooltip("spent:N", title="距上一环节"), alt.Tooltip("limit:N", title="适用时限"),
+               alt.Tooltip("used:N", title="时限内用时"), alt.Tooltip("status:N", title="状态")]
     chart = alt.layer(
-        bars.mark_bar(height=18).encode(
-            x=alt.X("start:T", title="日期", axis=alt.Axis(format="%Y-%m-%d")), x2="end:T",
-            color=alt.Color("status:N", title=None, legend=alt.Legend(orient="top"),
-                            scale=alt.Scale(domain=["按期", "进行中", "超期"], range=["#2ca02c", "#f0b400", "#d62728"])),
-            tooltip=[alt.Tooltip("name:N", title="环节"), alt.Tooltip("start:T", title="开始", format="%Y-%m-%d"),
-                     alt.Tooltip("end:T", title="结束", format="%Y-%m-%d"), alt.Tooltip("label:N", title="用时"),
-                     alt.Tooltip("due:T", title="期限", format="%Y-%m-%d")],
-        ),
-        bars.mark_tick(color="#333", thickness=2, size=26).encode(x="due:T"),
-        bars.mark_text(align="left", dx=6).encode(x="end:T", text="label:N"),
-    ).properties(height=alt.Step(40))
+        base.mark_bar(height=16).encode(x=alt.X("start:T", title="日期", axis=alt.Axis(format="%Y-%m-%d")),
+                                        x2="end:T", color=color, tooltip=tooltip),
+        base.mark_point(filled=True, size=70).encode(x="end:T", color=color, tooltip=tooltip),
+        base.transform_filter("isValid(datum.due)").mark_tick(color="#333", thickness=2, size=26).encode(
+            x="due:T", tooltip=[alt.Tooltip("name:N", title="环节"),
+                                alt.Tooltip("due:T", title="期限", format="%Y-%m-%d")]),
+    ).properties(height=alt.Step(34))
     st.altair_chart(chart, width="stretch")
-    st.caption("竖线为该环节期限；红色为超过期限，黄色为仍在进行。")
+    st.caption("每条横条为该环节距上一环节的用时，圆点为完成时间（进行中的到今天）；竖线为期限；"
+               "红色为超过期限，黄色为仍在进行。")
 
 st.markdown("**办理过程**")
 if events.empty:
     st.info("暂无办理记录。")
 else:
-    st.dataframe(
-        pd.DataFrame({
-            "环节": events["kind"].map(lambda k: label(EVENT_KINDS, k)),
-            "时间": pd.to_datetime(events["at"]).dt.strftime("%Y-%m-%d %H:%M"),
-            "经办": events["actor"].fillna(""),
-            "说明": events["note"].fillna(""),
-        }),
-        hide_index=True, key="case_events",
-    )
+    event_table = pd.DataFrame({
+        "环节": events["kind"].map(lambda k: label(EVENT_KINDS, k)),
+        "时间": pd.to_datetime(events["at"]).dt.strftime("%Y-%m-%d %H:%M"),
+        "经办": events["actor"].fillna(""),
+        "说明": events["note"].fillna(""),
+    })
+    st.dataframe(event_table, hide_index=True, key="case_events")
+    widgets.download_buttons(event_table, f"{case['case_no']}办理过程", title + " · 办理过程",
+                             key="case_events_download")
 
 st.markdown("**催办记录**")
 if reminders.empty:
     st.caption("暂无催办记录。")
 else:
-    st.dataframe(
-        pd.DataFrame({
-            "日期": reminders["reminded_on"], "级别": reminders["level"].map(REMINDER_LEVELS),
-            "办理期限": reminders["handling_due"], "剩余天数": reminders["days_left"], "单位": reminders["unit_name"],
-        }),
-        hide_index=True, key="case_reminders",
-    )
+    reminder_table = pd.DataFrame({
+        "日期": reminders["reminded_on"], "级别": reminders["level"].map(REMINDER_LEVELS),
+        "办理期限": reminders["handling_due"], "剩余天数": reminders["days_left"], "单位": reminders["unit_name"],
+    })
+    st.dataframe(reminder_table, hide_index=True, key="case_reminders")
+    widgets.download_buttons(reminder_table, f"{case['case_no']}催办记录", title + " · 催办记录",
+                             key="case_reminders_download")
 
 st.markdown("**督查会抽查与点评**")
 if not draws_of_case.empty:
@@ -183,29 +234,39 @@ if not draws_of_case.empty:
 if meeting_notes.empty:
     st.caption("暂无督查会记录。")
 else:
-    st.dataframe(
-        pd.DataFrame({
-            "抽查记录": meeting_notes["draw_id"].map(lambda d: f"#{d}"), "评价": meeting_notes["rating"].map(RATINGS),
-            "包案领导汇报": meeting_notes["leader_report"], "点评意见": meeting_notes["comment"].fillna(""),
-            "跟进时限": meeting_notes["follow_up_due"], "记录时间": meeting_notes["recorded_at"],
-        }),
-        hide_index=True, key="case_meetings",
-    )
+    meeting_table = pd.DataFrame({
+        "抽查记录": meeting_notes["draw_id"].map(lambda d: f"#{d}"), "评价": meeting_notes["rating"].map(RATINGS),
+        "包案领导汇报": meeting_notes["leader_report"], "点评意见": meeting_notes["comment"].fillna(""),
+        "跟进时限": meeting_notes["follow_up_due"], "记录时间": meeting_notes["recorded_at"],
+    })
+    st.dataframe(meeting_table, hide_index=True, key="case_meetings")
+    widgets.download_buttons(meeting_table, f"{case['case_no']}督查会点评", title + " · 督查会抽查与点评",
+                             key="case_meetings_download")
 
 st.markdown("**附件**（照片、录音、视频、文档）")
 with widgets.engine().connect() as conn:
     files = attachment_listing(conn, int(case["case_id"]))
 if files.empty:
     st.caption("暂无附件。")
-for row in files.itertuples():
-    left, right = st.columns([4, 1])
-    left.markdown(f"{KINDS[row.kind][0]} · {row.filename} · {row.size_bytes / 1024:,.1f} KB · "
-                  f"{row.uploaded_by} {row.uploaded_at:%Y-%m-%d %H:%M}")
-    content = read_attachment(row.stored_name)
-    if content is None:
-        right.caption("文件缺失")
-    else:
-        right.download_button("下载", content, file_name=row.filename, key=f"attachment_{row.id}")
+else:
+    file_table = pd.DataFrame({
+        "文件名": files["filename"], "类型": files["kind"].map(lambda k: KINDS[k][0]),
+        "大小（KB）": (files["size_bytes"] / 1024).round(1), "上传人": files["uploaded_by"],
+        "上传时间": pd.to_datetime(files["uploaded_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+        "SHA-256": files["sha256"],
+    })
+    for row in files.itertuples():
+        left, right = st.columns([4, 1])
+        left.markdown(f"{KINDS[row.kind][0]} · {row.filename} · {row.size_bytes / 1024:,.1f} KB · "
+                      f"{row.uploaded_by} {row.uploaded_at:%Y-%m-%d %H:%M}")
+        if attachment_exists(row.stored_name):
+            # The bytes are read when the button is clicked, not on every run of the page.
+            right.download_button("下载", attachment_loader(row.stored_name, row.filename), file_name=row.filename,
+                                  key=f"attachment_{row.id}")
+        else:
+            right.caption("文件缺失")
+    widgets.download_buttons(file_table, f"{case['case_no']}附件清单", title + " · 附件清单",
+                             key="case_attachments_download")
 upload = st.file_uploader("上传附件", type=[e.lstrip(".") for e in EXTENSIONS], key=f"upload_{case['case_no']}")
 if upload is not None and st.button("保存附件", key="save_attachment"):
     try:

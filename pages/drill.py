@@ -1,10 +1,12 @@
 """逐级下钻 region drill-down: city → county → township → case, with the indicators,
-sub-regions (table and map), monthly movement, domain and channel mix and open cases
-of the region. Every view is a link (?region=…&from=…&to=…); sub-region links are
-ordinary links, so the browser's back button returns to the previous level."""
+sub-regions (table and map), monthly movement, domain and channel mix, the open cases
+and all cases of the period. Every view is a link (?region=…&from=…&to=… and the
+open-case filters drill_colors / drill_stages / drill_unit); moving to another region
+adds a browser history entry, so the back button returns to the previous level."""
 
 import json
 import math
+from urllib.parse import urlencode
 
 import altair as alt
 import pandas as pd
@@ -13,13 +15,17 @@ import streamlit as st
 
 from dashboard.labels import CHANNELS, DOMAINS, label
 from pages import ensure_navigation, widgets
-from queries.cases import open_cases
+from queries.cases import open_cases, period_cases
 from queries.drill import mix, monthly_trend
 from queries.filters import Filters, UnknownRegion, scope_for
 from queries.kpi import indicators, indicators_by_region
 from queries.regions import region_list
 
 ensure_navigation()
+
+# The period's cases are listed for a county or township, at most this many: a longer list
+# is slow to draw on every run (a city's year runs to tens of thousands of cases).
+PERIOD_ROWS_SHOWN = 1_000
 
 caller = widgets.current_scope()
 filters = widgets.current_filters()
@@ -39,7 +45,20 @@ inside = region is not None and (
 if not inside:
     st.error(f"区划代码 {code} 不存在或不在您的查看范围内，已回到{caller.name}。")
     region = caller
+# Always written: the write is what puts a link's new region into the address bar (and
+# the browser history) when the page is reached from a link to itself.
 st.query_params["region"] = region.region_code
+
+
+# The open-case filters (kept in the address by their widgets) travel with the links to
+# other levels, so the address always shows what the page shows.
+case_filters = {name: st.query_params.get_all(name) for name in ("drill_colors", "drill_stages", "drill_unit")
+                if st.query_params.get_all(name)}
+
+
+def level_params(region_code: str) -> dict[str, str | list[str]]:
+    return widgets.drill_params(region_code) | case_filters
+
 
 st.title("逐级下钻")
 trail = [(caller.region_code, caller.name)]
@@ -62,11 +81,11 @@ for i, (crumb, _) in enumerate(trail):
         if i == len(trail) - 1:
             st.markdown(f"**{name}**")
         else:
-            st.page_link("pages/drill.py", label=f"{name} ›", query_params=widgets.link_params(region=crumb))
+            st.page_link("pages/drill.py", label=f"{name} ›", query_params=level_params(crumb))
 st.caption(widgets.describe_filters(region, filters))
 
 now = widgets.run_query(indicators, region, filters)
-row = st.columns(6)
+row = st.columns(5)
 widgets.kpi_tile(row[0], "信访总量（件）", f"{now['total']:,}",
                  None if now["yoy"] is None else f"同比 {now['yoy']:+.1%}", delta_color="off")
 widgets.kpi_tile(row[1], "及时受理率", widgets.percent(now["timely_acceptance_rate"]))
@@ -74,8 +93,13 @@ widgets.kpi_tile(row[2], "按期办结率", widgets.percent(now["on_time_closure
 widgets.kpi_tile(row[3], "满意率", widgets.percent(now["satisfaction_rate"]))
 widgets.kpi_tile(row[4], "积案化解率", widgets.percent(now["backlog_resolution_rate"]),
                  f"未化解 {now['backlog_total'] - now['backlog_resolved']:,} 件", delta_color="off")
-widgets.kpi_tile(row[5], "在办（红 / 黄 / 绿）",
-                 f"{now['colors']['red']} / {now['colors']['yellow']} / {now['colors']['green']}")
+# The open cases get a row of their own: one tile per color stays readable at any width.
+row = st.columns(5)
+colors = now["colors"]
+widgets.kpi_tile(row[0], "期末在办（件）", f"{sum(colors.values()):,}", help="期末未办结的案件和未化解的积案")
+widgets.kpi_tile(row[1], "红色（超期）", f"{colors['red']:,}")
+widgets.kpi_tile(row[2], "黄色（临期）", f"{colors['yellow']:,}")
+widgets.kpi_tile(row[3], "绿色（正常）", f"{colors['green']:,}")
 
 if region.level != "township":
     child = "乡镇（街道）" if region.level == "county" else "县区"
@@ -92,7 +116,7 @@ if region.level != "township":
             "未化解积案": subs["backlog_unresolved"],
             "积案化解率": subs["backlog_resolution_rate"] * 100,
             "红色": subs["red"], "黄色": subs["yellow"], "绿色": subs["green"],
-            "进入": [widgets.page_url("drill", region=c) for c in subs["code"]],
+            "进入": ["drill?" + urlencode(level_params(c), doseq=True) for c in subs["code"]],
         })
         percent = st.column_config.NumberColumn(format="%.1f%%")
         st.dataframe(
@@ -100,13 +124,10 @@ if region.level != "township":
             column_config={"及时受理率": percent, "按期办结率": percent, "满意率": percent, "积案化解率": percent,
                            "进入": st.column_config.LinkColumn("进入", display_text="下钻 ›")},
         )
-        widgets.download_buttons(table.drop(columns=["进入"]), f"{region.name}下级{child}指标",
-                                 f"{region.name}下级{child}指标 · {widgets.describe_filters(region, filters)}",
-                                 key="drill_children_download")
         st.markdown("下钻：")
         links = st.columns(4)
         for i, (sub_code, sub_name) in enumerate(zip(subs["code"], subs["name"], strict=True)):
-            links[i % 4].page_link("pages/drill.py", label=sub_name, query_params=widgets.link_params(region=sub_code))
+            links[i % 4].page_link("pages/drill.py", label=sub_name, query_params=level_params(sub_code))
     with right:
         with widgets.engine().connect() as conn:
             shapes = region_list(conn, region, "county" if region.level == "city" else "township", boundaries=True)
@@ -131,16 +152,22 @@ if region.level != "township":
             layer = pdk.Layer("PolygonLayer", polygons, id="drill_regions", get_polygon="polygon",
                               get_fill_color="fill", get_line_color=[90, 90, 90], line_width_min_pixels=1,
                               pickable=True, auto_highlight=True)
+            # One map (and selection) per region: a selection made at this level must not
+            # survive into the next one, where it would descend again on every run.
             event = st.pydeck_chart(
                 pdk.Deck(layers=[layer], initial_view_state=view, map_provider=None,
                          tooltip={"html": "<b>{name}</b><br/>未化解积案 {value} 件"}),
-                on_select="rerun", selection_mode="single-object", key="drill_map", height=360,
+                on_select="rerun", selection_mode="single-object", key=f"drill_map_{region.region_code}",
+                height=360,
             )
             picked = event.selection.objects.get("drill_regions", []) if event and event.selection else []
-            if picked:
+            if picked and picked[0].get("code") in set(subs["code"]):
                 st.query_params["region"] = picked[0]["code"]
                 st.rerun()
             st.caption("颜色越深，未化解积案越多；点击地图上的区域可下钻。")
+    widgets.download_buttons(table.drop(columns=["进入"]), f"{region.name}下级{child}指标",
+                             f"{region.name}下级{child}指标 · {widgets.describe_filters(region, filters)}",
+                             key="drill_children_download")
 
 st.subheader("月度走势")
 trend = widgets.run_query(monthly_trend, region, filters)
@@ -160,8 +187,12 @@ else:
         ),
         width="stretch",
     )
+    widgets.download_buttons(trend.rename(columns={"month": "月份", **names_of}), f"{region.name}月度走势",
+                             f"{region.name}月度走势 · {widgets.describe_filters(region, filters)}",
+                             key="drill_trend_download")
 
 left, right = st.columns(2)
+mixes = []
 for column, field, labels, title in ((left, "domain", DOMAINS, "问题类别"), (right, "channel", CHANNELS, "信访形式")):
     with column:
         st.subheader(title)
@@ -170,6 +201,7 @@ for column, field, labels, title in ((left, "domain", DOMAINS, "问题类别"), 
             st.caption("所选期间没有收件。")
             continue
         frame["name"] = frame["code"].map(lambda c, m=labels: label(m, c))
+        mixes.append(pd.DataFrame({"构成": title, "名称": frame["name"], "收件（件）": frame["count"]}))
         st.altair_chart(
             alt.Chart(frame).mark_bar().encode(
                 y=alt.Y("name:N", title=None, sort="-x"), x=alt.X("count:Q", title="收件（件）"),
@@ -177,9 +209,31 @@ for column, field, labels, title in ((left, "domain", DOMAINS, "问题类别"), 
             ),
             width="stretch",
         )
+if mixes:
+    widgets.download_buttons(pd.concat(mixes, ignore_index=True), f"{region.name}问题类别与信访形式构成",
+                             f"{region.name}问题类别与信访形式构成 · {widgets.describe_filters(region, filters)}",
+                             key="drill_mix_download")
 
-st.subheader("在办案件")
+st.subheader("案件")
 cases = widgets.run_query(open_cases, region, filters)
-shown = widgets.open_case_filters(cases, key="drill")
-st.caption(f"共 {len(shown):,} 件")
-widgets.case_table(shown, key="drill_cases", height=400, download=f"{region.name}在办案件")
+listed = region.level != "city"
+received = widgets.run_query(period_cases, region, filters) if listed else None
+start, end = filters.period
+open_tab, all_tab = st.tabs([f"期末在办（{len(cases):,} 件）",
+                             f"本期全部案件（{len(received):,} 件）" if listed else "本期全部案件"])
+with open_tab:
+    shown = widgets.open_case_filters(cases, key="drill", in_link=True)
+    st.caption(f"共 {len(shown):,} 件 · 期末（{end:%Y-%m-%d}）未办结的案件和未化解的积案，不论登记年份")
+    widgets.case_table(shown, key="drill_cases", height=400, download=f"{region.name}在办案件")
+with all_tab:
+    if not listed:
+        st.info(f"本期（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}）全部案件按县区、乡镇列出：请在上方选择下级区域下钻。")
+    else:
+        note = (f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d} 登记的全部案件（含已办结），新登记的在前；"
+                "已办结的案件没有环节和督办颜色。")
+        if len(received) > PERIOD_ROWS_SHOWN:
+            note += (f"共 {len(received):,} 件，这里列出最新登记的 {PERIOD_ROWS_SHOWN:,} 件；"
+                     "其余案件请下钻到乡镇、缩短统计期间或按编号查询。")
+        st.caption(note)
+        widgets.case_table(received.head(PERIOD_ROWS_SHOWN), key="drill_period_cases", height=400,
+                           download=f"{region.name}本期全部案件")

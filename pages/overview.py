@@ -52,6 +52,12 @@ widgets.kpi_tile(row[4], "越级访（赴省 / 进京）",
                  f"{now['escalated_province_persons']} / {now['escalated_beijing_persons']} 人次",
                  delta_color="off")
 
+# The KPI area leads to the drill-down at the region the figures cover.
+here = filters.township_code or filters.county_code or scope.region_code
+links = st.columns([2, 2, 4])
+links[0].page_link("pages/drill.py", label="逐级下钻：各地区指标与案件 →", query_params=widgets.drill_params(here))
+links[1].page_link("pages/rankings.py", label="县区、乡镇排名 →", query_params=widgets.link_params())
+
 left, right = st.columns([3, 2])
 with left:
     st.subheader("积案月度走势")
@@ -110,8 +116,9 @@ else:
                      "backlog_total": "积案总数", "backlog_resolved": "已化解", "per_10k": "每万人未化解"}),
         "未化解积案最多的乡镇", "未化解积案最多的乡镇 · " + widgets.describe_filters(scope, filters),
         key="overview_top_download")
-    st.markdown("点击乡镇查看其未化解积案：")
+    st.markdown("点击乡镇下钻，查看其指标、在办案件和本期全部案件：")
     links = st.columns(5)
     for i, row in enumerate(top.itertuples()):
-        links[i % 5].page_link("pages/heatmap.py", label=f"{row.township_name} {row.unresolved} 件",
-                               query_params={"township": row.township_code})
+        links[i % 5].page_link("pages/drill.py", label=f"{row.township_name} {row.unresolved} 件",
+                               query_params=widgets.drill_params(row.township_code))
+    st.page_link("pages/heatmap.py", label="在积案热力图中查看全部乡镇 →", query_params=widgets.link_params())

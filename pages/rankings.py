@@ -1,12 +1,14 @@
 """排名 rankings (赛马晾晒): counties and townships ranked on the §6 rates, with the
-change against the same period one month earlier; export to Excel."""
+rank change against the previous month (year to date: against the end of last month);
+export to Excel / CSV with numeric values. The choice of level and indicator is kept in
+the address (?rank_level=…&rank_metric=…)."""
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from pages import ensure_navigation, widgets
-from queries.rankings import METRICS, previous_month, ranking
+from queries.rankings import METRICS, describe_comparison, ranking
 
 ensure_navigation()
 
@@ -16,23 +18,21 @@ scope = widgets.current_scope()
 filters = widgets.current_filters()
 
 st.title("排名")
-start, end = previous_month(filters).period
-st.caption(widgets.describe_filters(scope, filters) + f" · 名次变化对比上月同期（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}）")
+st.caption(widgets.describe_filters(scope, filters) + " · " + describe_comparison(filters))
 left, right = st.columns([1, 3])
-level = left.radio("排名对象", list(LEVELS), format_func=LEVELS.get, key="rank_level", horizontal=True)
-metric = right.radio("指标", list(METRICS), format_func=lambda m: METRICS[m][0], key="rank_metric", horizontal=True)
+level = left.radio("排名对象", list(LEVELS), format_func=LEVELS.get, key="rank_level", horizontal=True,
+                   bind="query-params")
+metric = right.radio("指标", list(METRICS), format_func=lambda m: METRICS[m][0], key="rank_metric",
+                     horizontal=True, bind="query-params")
 name, higher = METRICS[metric]
 frame = widgets.run_query(ranking, scope, filters, level, metric)
 if level == "township":
     counties, _ = widgets.region_frames(scope)
     frame["county"] = frame["parent_code"].map(counties.set_index("code")["name"])
 is_rate = metric != "backlog_per_10k"
-
-
-def shown_value(value) -> str:
-    if pd.isna(value):
-        return "—"
-    return f"{value:.1%}" if is_rate else f"{value:.2f}"
+# Rates are shown and exported in percent; backlog per 10,000 residents as it is.
+scale = 100 if is_rate else 1
+unit = "（%）" if is_rate else ""
 
 
 def shown_change(change) -> str:
@@ -41,29 +41,44 @@ def shown_change(change) -> str:
     return "持平" if change == 0 else (f"↑{change}" if change > 0 else f"↓{-change}")
 
 
-table = pd.DataFrame({
-    "名次": frame["rank"].astype("string").fillna("—"),
+columns = {
+    "名次": frame["rank"],
     LEVELS[level]: frame["name"],
     **({"县区": frame["county"]} if level == "township" else {}),
-    name: frame["value"].map(shown_value),
-    "上月同期名次": frame["previous_rank"].astype("string").fillna("—"),
-    "名次变化": frame["change"].map(shown_change),
-})
-st.caption(("数值越高越好" if higher else "数值越低越好") + "；没有数据的区域（分母为 0）排在最后。")
+    name + unit: frame["value"] * scale,
+    "上月名次": frame["previous_rank"],
+    "名次变化": frame["change"],
+}
+# The export keeps numbers (rank change: + up, − down); the screen shows arrows.
+export = pd.DataFrame(columns)
+export[name + unit] = export[name + unit].round(4)
+table = export.assign(名次变化=frame["change"].map(shown_change))
+st.caption(("数值越高越好" if higher else "数值越低越好") + "；名次按未经四舍五入的数值排定，并列同名次；"
+           "没有数据的区域（分母为 0）不排名，列在最后。")
 left, right = st.columns([3, 2])
 with left:
-    st.dataframe(table, hide_index=True, key="ranking_table", height=min(38 * (len(table) + 1), 640))
-    widgets.download_buttons(table, f"排名_{LEVELS[level]}_{name}", f"{LEVELS[level]}{name}排名 · "
-                             + widgets.describe_filters(scope, filters), key="ranking_download")
+    st.dataframe(
+        table, hide_index=True, key="ranking_table", height=min(38 * (len(table) + 1), 640),
+        column_config={name + unit: st.column_config.NumberColumn(format="%.1f" if is_rate else "%.2f"),
+                       "名次": st.column_config.NumberColumn(format="%d"),
+                       "上月名次": st.column_config.NumberColumn(format="%d")},
+    )
+    widgets.download_buttons(export, f"排名_{LEVELS[level]}_{name}", f"{LEVELS[level]}{name}排名 · "
+                             + widgets.describe_filters(scope, filters) + " · " + describe_comparison(filters)
+                             + "；名次变化：正数为上升、负数为下降", key="ranking_download")
 with right:
-    chart_data = frame.dropna(subset=["value"]).head(30)
+    chart_data = frame.dropna(subset=["value"])
+    missing = len(frame) - len(chart_data)
+    # Every ranked region is drawn, best first, so the last places are as visible as the first.
     st.altair_chart(
         alt.Chart(chart_data).mark_bar(color="#c0392b" if not higher else "#2c7fb8").encode(
-            y=alt.Y("name:N", title=None, sort=chart_data["name"].tolist()),
+            y=alt.Y("name:N", title=None, sort=chart_data["name"].tolist(),
+                    axis=alt.Axis(labelOverlap=False, labelLimit=160)),
             x=alt.X("value:Q", title=name, axis=alt.Axis(format=".0%" if is_rate else ".2f")),
             tooltip=[alt.Tooltip("name:N", title=LEVELS[level]),
                      alt.Tooltip("value:Q", title=name, format=".1%" if is_rate else ".2f"),
                      alt.Tooltip("rank:Q", title="名次")],
-        ).properties(height=alt.Step(18)),
+        ).properties(height=alt.Step(16)),
         width="stretch",
     )
+    st.caption(f"共 {len(chart_data)} 个{LEVELS[level]}参与排名" + (f"，{missing} 个没有数据" if missing else "") + "。")

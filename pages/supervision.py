@@ -77,6 +77,10 @@ else:
             "跟进时限": pending["follow_up_due"], "剩余天数": pending["follow_up_days_left"],
             "抽查记录": pending["draw_id"].map(lambda d: f"#{d}"),
         })
-    st.dataframe(follow_table, hide_index=True, key="follow_up_table")
+    picked = st.dataframe(follow_table, hide_index=True, key="follow_up_table", on_select="rerun",
+                          selection_mode="single-row")
+    st.caption("勾选行首方框可打开该案件详情。")
     widgets.download_buttons(follow_table, "督查会跟进事项", "督查会跟进事项 · " + widgets.describe_filters(scope, filters),
                              key="follow_up_download")
+    if picked.selection.rows:
+        widgets.open_case(str(pending.iloc[picked.selection.rows[0]]["case_no"]))

@@ -128,7 +128,9 @@ def sidebar_filters() -> Filters:
         st.markdown(f"**{scope.name}** · 数据截至 {today:%Y年%m月%d日}")
         period = st.date_input(
             "统计期间",
-            value=(dt.date(today.year, 1, 1), today),
+            # A link's period is the initial value (not written to the widget's state,
+            # which Streamlit warns about when a default value is given too).
+            value=st.session_state.get("filter_period_from_link", (dt.date(today.year, 1, 1), today)),
             max_value=today,
             format="YYYY-MM-DD",
             key="filter_period",
@@ -212,7 +214,7 @@ def _restore_filters(county_frame: pd.DataFrame, township_frame: pd.DataFrame, t
     if start or end:
         end = min(end or today, today)
         start = min(start or dt.date(end.year, 1, 1), end)
-        st.session_state["filter_period"] = (start, end)
+        st.session_state["filter_period_from_link"] = (start, end)
     county = params.get("county")
     if county in set(county_frame["code"]):
         st.session_state["filter_county"] = county
@@ -231,6 +233,15 @@ def _restore_filters(county_frame: pd.DataFrame, township_frame: pd.DataFrame, t
 def link_params(**params: str) -> dict[str, str]:
     """Query parameters of a link: the current filters plus the given ones."""
     return filter_query(current_filters()) | {k: v for k, v in params.items() if v}
+
+
+def drill_params(region_code: str, filters: Filters | None = None) -> dict[str, str]:
+    """Parameters of a link to the drill-down page at a region: the period, domain and
+    channel filters and `region`, without the sidebar's county / township (the drill
+    level replaces them)."""
+    filters = filters or current_filters()
+    kept = Filters(filters.date_from, filters.date_to, domains=filters.domains, channels=filters.channels)
+    return filter_query(kept) | {"region": region_code}
 
 
 def page_url(path: str, **params: str) -> str:
@@ -375,14 +386,18 @@ def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", dow
         open_case(str(shown_rows.iloc[event.selection.rows[0]]["case_no"]))
 
 
-def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Color / stage / unit filters above a list of open cases; returns the shown rows."""
+def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[str, ...] = (),
+                      in_link: bool = False) -> pd.DataFrame:
+    """Color / stage / unit filters above a list of open cases; returns the shown rows.
+    With `in_link` the choices are kept in the address (parameters `{key}_colors`,
+    `{key}_stages`, `{key}_unit`), so a shared link restores them."""
+    bind = "query-params" if in_link else None
     left, middle, right = st.columns([2, 2, 3])
-    colors = left.multiselect("颜色", list(COLORS), default=list(default_colors), format_func=COLORS.get,
-                              key=f"{key}_colors", placeholder="全部颜色")
+    colors = left.multiselect("颜色", list(COLORS), default=list(default_colors) or None, format_func=COLORS.get,
+                              key=f"{key}_colors", placeholder="全部颜色", bind=bind)
     stages = middle.multiselect("环节", list(STAGES), format_func=STAGES.get, key=f"{key}_stages",
-                                placeholder="全部环节")
-    unit = right.text_input("责任单位（包含）", key=f"{key}_unit", placeholder="例如：自然资源")
+                                placeholder="全部环节", bind=bind)
+    unit = right.text_input("责任单位（包含）", key=f"{key}_unit", placeholder="例如：自然资源", bind=bind)
     shown = cases
     if colors:
         shown = shown[shown["color"].isin(colors)]

@@ -115,6 +115,14 @@ def open_cases(
     )
 
 
+def period_cases(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Every case registered in the period, open or closed, with its status at the period
+    end (closed cases have no stage and no color). Newest first."""
+    stmt = case_list_select(*case_conditions(scope, filters))
+    frame = fetch_case_list(conn, stmt, filters.as_of)
+    return frame.sort_values(["registered_on", "case_no"], ascending=[False, True]).reset_index(drop=True)
+
+
 def case_by_number(conn: Connection, scope: Scope, case_no: str, as_of: dt.date) -> pd.DataFrame:
     """One case (or an empty frame) if it lies in the caller's scope."""
     stmt = case_list_select(scope_condition(scope), cases.c.case_no == case_no)

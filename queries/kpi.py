@@ -170,5 +170,6 @@ def indicators_by_region(
     table["satisfaction_rate"] = _rate(table["satisfied"], table["evaluated"])
     table["backlog_unresolved"] = table["backlog_total"] - table["backlog_resolved"]
     table["backlog_resolution_rate"] = _rate(table["backlog_resolved"], table["backlog_total"])
-    table["backlog_per_10k"] = (table["backlog_unresolved"] / table["population"].astype("float64") * 10_000).round(2)
+    # Exact: rankings order on it (rounding would make false ties); pages round for display.
+    table["backlog_per_10k"] = table["backlog_unresolved"] / table["population"].astype("float64") * 10_000
     return table.reset_index(drop=True)

@@ -1,4 +1,10 @@
-"""Leader case-taking board (领导包案): each leader's cases, resolution and activity."""
+"""Leader case-taking board (领导包案): each leader's backlog cases, resolution and activity.
+
+Leader case-taking is about backlog cases (domain.md §2): cases in charge, resolved and
+the resolution rate (§6: resolved backlog ÷ backlog) count backlog cases only. Other
+cases a leader is in charge of (notable collective or escalated visits) are counted in
+a column of their own.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +13,49 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.models import case_events, cases, leaders, regions
-from queries.cases import open_cases
-from queries.filters import Filters, Scope, case_conditions
+from queries.cases import case_list_select, fetch_case_list
+from queries.filters import Filters, Scope, case_conditions, open_condition
 
 BOARD_COLUMNS = ["leader_id", "name", "title", "level", "region_code", "region_name", "cases", "resolved",
-                 "resolution_rate", "overdue", "last_action", "days_since_action"]
+                 "resolution_rate", "overdue", "other_cases", "last_action", "days_since_action"]
+
+
+def _leader_conditions(scope: Scope, filters: Filters) -> list[sa.ColumnElement[bool]]:
+    return [*case_conditions(scope, filters, period=False), cases.c.leader_id.is_not(None),
+            cases.c.registered_on <= filters.as_of]
 
 
 def leader_board(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """Every leader in charge of cases in scope (registered by the period end): cases,
-    resolved by then, resolution rate, open red (overdue) cases, days since the last
-    recorded step on any of them. Most overdue first."""
+    """Every leader in charge of cases in scope (registered by the period end): backlog
+    cases in charge, resolved by then, resolution rate, overdue (backlog cases red under
+    the three-color rule at the period end), other cases in charge, and days since the
+    last recorded step on any of the backlog cases. Most overdue first."""
     as_of = filters.as_of
-    conditions = [*case_conditions(scope, filters, period=False), cases.c.leader_id.is_not(None),
-                  cases.c.registered_on <= as_of]
-    resolved = sa.func.coalesce(sa.func.sum(sa.case(
-        (sa.and_(cases.c.resolved_on.is_not(None), cases.c.resolved_on <= as_of), 1), else_=0)), 0)
-    rows = conn.execute(
-        sa.select(cases.c.leader_id, sa.func.count().label("cases"), resolved.label("resolved"))
-        .where(*conditions).group_by(cases.c.leader_id)
-    ).all()
-    board = pd.DataFrame(rows, columns=["leader_id", "cases", "resolved"])
-    if board.empty:
+    conditions = _leader_conditions(scope, filters)
+    taken = pd.DataFrame(conn.execute(
+        sa.select(cases.c.id, cases.c.leader_id, cases.c.is_backlog, cases.c.resolved_on).where(*conditions)
+    ).all(), columns=["case_id", "leader_id", "is_backlog", "resolved_on"])
+    if taken.empty:
         return pd.DataFrame(columns=BOARD_COLUMNS)
+    backlog = taken["is_backlog"].fillna(False).astype(bool)
+    resolved_on = pd.to_datetime(taken["resolved_on"])
+    # The one color rule decides what is overdue: red open backlog cases.
+    colored = fetch_case_list(
+        conn, case_list_select(*conditions, cases.c.is_backlog.is_(True), open_condition(as_of)), as_of)
+    red = set(colored.loc[colored["color"] == "red", "case_id"]) if not colored.empty else set()
+    per_case = pd.DataFrame({
+        "leader_id": taken["leader_id"],
+        "cases": backlog.astype("int64"),
+        "resolved": (backlog & resolved_on.notna() & (resolved_on <= pd.Timestamp(as_of))).astype("int64"),
+        "overdue": (backlog & taken["case_id"].isin(red)).astype("int64"),
+        "other_cases": (~backlog).astype("int64"),
+    })
+    board = per_case.groupby("leader_id", as_index=False).sum()
     last = conn.execute(
         sa.select(cases.c.leader_id, sa.func.max(case_events.c.at).label("last_action"))
         .join(cases, cases.c.id == case_events.c.case_id)
-        .where(*conditions, case_events.c.at < pd.Timestamp(as_of) + pd.Timedelta(days=1))
+        .where(*conditions, cases.c.is_backlog.is_(True),
+               case_events.c.at < pd.Timestamp(as_of) + pd.Timedelta(days=1))
         .group_by(cases.c.leader_id)
     ).all()
     board = board.merge(pd.DataFrame(last, columns=["leader_id", "last_action"]), on="leader_id", how="left")
@@ -44,24 +66,17 @@ def leader_board(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFra
         .where(leaders.c.id.in_(board["leader_id"].tolist()))
     ).mappings().all())
     board = board.merge(people, on="leader_id", how="left")
-    red = open_cases(conn, scope, filters)
-    red = red[(red["color"] == "red") & red["leader_name"].notna()]
-    overdue = conn.execute(
-        sa.select(cases.c.leader_id, sa.func.count()).where(cases.c.id.in_(red["case_id"].tolist()))
-        .group_by(cases.c.leader_id)
-    ).all() if not red.empty else []
-    board["overdue"] = board["leader_id"].map(dict(overdue)).fillna(0).astype("int64")
-    board["resolution_rate"] = board["resolved"] / board["cases"]
+    board["resolution_rate"] = board["resolved"] / board["cases"].where(board["cases"] > 0)
     last_day = pd.to_datetime(board["last_action"]).dt.normalize()
     board["days_since_action"] = (pd.Timestamp(as_of) - last_day).dt.days.astype("Int64")
-    return board.sort_values(["overdue", "resolution_rate", "name"], ascending=[False, True, True])[
-        BOARD_COLUMNS].reset_index(drop=True)
+    return board.sort_values(["overdue", "resolution_rate", "name"], ascending=[False, True, True],
+                             na_position="last")[BOARD_COLUMNS].reset_index(drop=True)
 
 
 def leader_cases(conn: Connection, scope: Scope, filters: Filters, leader_id: int) -> pd.DataFrame:
-    """The cases a leader is in charge of (open ones with their color)."""
-    from queries.cases import case_list_select, fetch_case_list
-
-    stmt = case_list_select(*case_conditions(scope, filters, period=False), cases.c.leader_id == leader_id,
-                            cases.c.registered_on <= filters.as_of)
-    return fetch_case_list(conn, stmt, filters.as_of).sort_values(["registered_on", "case_no"]).reset_index(drop=True)
+    """The cases a leader is in charge of (open ones with their color): backlog cases
+    first, each group by registration date."""
+    stmt = case_list_select(*_leader_conditions(scope, filters), cases.c.leader_id == leader_id)
+    frame = fetch_case_list(conn, stmt, filters.as_of)
+    return frame.sort_values(["is_backlog", "registered_on", "case_no"], ascending=[False, True, True]).reset_index(
+        drop=True)

@@ -12,7 +12,7 @@ import io
 import re
 import subprocess
 import unicodedata
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import openpyxl
 import pytest
@@ -277,28 +277,58 @@ def test_supervision_export_opens_in_excel(app, server):
     assert sheet.max_row > 4 and colors <= {"红色", "黄色"}
 
 
-def test_drill_from_overview_to_township_to_case(page, server):
-    open_page(page, server, "", "总览")
-    link = page.locator('[data-testid="stPageLink"] a').filter(has_text=re.compile(r"\d+ 件$")).first
-    township = re.sub(r"\s*\d+ 件$", "", link.inner_text().strip())
-    link.click()
-    page.get_by_role("heading", name="积案热力图", exact=True).first.wait_for()
-    wait_idle(page)
-    assert "township=" in page.url
-    selector = page.locator('[data-testid="stSelectbox"]').filter(has_text="选择乡镇")
-    shown = selector.inner_text() + " ".join(selector.locator("input").evaluate_all("els => els.map(e => e.value)"))
-    assert township in shown
-    grid = page.locator('[data-testid="stDataFrame"]').first
+def click_first_row(page, grid) -> None:
+    """Tick the selection box of a table's first row (glide data grid: header 35 px)."""
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
-    page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)  # the first row's selection box
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)
+
+
+def case_opened(page) -> str:
+    """Wait for the case page a row selection opened; returns its heading."""
     page.get_by_role("heading", name="案件详情", exact=True).first.wait_for(timeout=30_000)
     wait_idle(page)
     assert "case=" in page.url
-    heading = page.locator("h3").filter(has_text=re.compile(r"^YX\d{4}-")).first.inner_text()
-    assert township in heading
+    return page.locator("h3").filter(has_text=re.compile(r"^YX\d{4}-")).first.inner_text()
+
+
+def top_township_link(page):
+    """The overview's link to the township with the most unresolved backlog, and its name."""
+    link = page.locator('[data-testid="stPageLink"] a').filter(has_text=re.compile(r"\d+ 件$")).first
+    return link, re.sub(r"\s*\d+ 件$", "", link.inner_text().strip())
+
+
+def test_drill_from_overview_to_township_to_case(page, server):
+    """Two clicks from the overview to an open case: the township, then its row."""
+    open_page(page, server, "", "总览")
+    link, township = top_township_link(page)
+    link.click()
+    page.get_by_role("heading", name="逐级下钻", exact=True).first.wait_for()
+    wait_idle(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert len(query["region"][0]) == 9 and "county" not in query and "town" not in query
+    assert page.locator('[data-testid="stMain"] strong').filter(has_text=township).count() >= 1  # breadcrumb
+    panel = page.get_by_role("tabpanel").first  # the open tab: the open cases
+    click_first_row(page, panel.locator('[data-testid="stDataFrame"]').first)
+    assert township in case_opened(page)
     assert_clean(page)
     shot(page, "drill-case")
+
+
+def test_overview_to_a_case_of_the_period_in_three_clicks(page, server):
+    """Closed cases too: the township, the tab of the period's cases, then a row."""
+    open_page(page, server, "", "总览")
+    link, township = top_township_link(page)
+    link.click()
+    page.get_by_role("heading", name="逐级下钻", exact=True).first.wait_for()
+    wait_idle(page)
+    page.get_by_role("tab", name=re.compile(r"^本期全部案件")).click()
+    panel = page.get_by_role("tabpanel").filter(has_text="登记的全部案件（含已办结）")
+    panel.wait_for()
+    shot(page, "drill-period-cases")
+    click_first_row(page, panel.locator('[data-testid="stDataFrame"]').first)
+    assert township in case_opened(page)
+    assert_clean(page)
 
 
 def choose(page, label: str, option) -> None:
@@ -469,6 +499,7 @@ def test_drill_down_links_and_back_button(page, server):
     township_link.click()
     page.locator('[data-testid="stPageLink"] a').filter(has_text=f"{county} ›").wait_for(timeout=30_000)
     wait_idle(page)
+    assert len(parse_qs(urlparse(page.url).query)["region"][0]) == 9  # the address follows the level
     assert page.get_by_text(township, exact=True).count() >= 1
     assert_clean(page)
     shot(page, "drill-township")
@@ -479,18 +510,131 @@ def test_drill_down_links_and_back_button(page, server):
     assert_clean(page)
 
 
+def settled(page, seconds: float = 3) -> bool:
+    """True when no script run starts and the address stays put for `seconds`."""
+    url = page.url
+    for _ in range(int(seconds * 5)):
+        if page.locator(IDLE).count() == 0 or page.url != url:
+            return False
+        page.wait_for_timeout(200)
+    return True
+
+
+def test_drill_map_click_descends_and_settles(page, server):
+    open_page(page, server, "drill", "逐级下钻")
+    city = parse_qs(urlparse(page.url).query)["region"][0]
+    canvas = page.locator('[data-testid="stDeckGlJsonChart"] canvas').first
+    canvas.scroll_into_view_if_needed()
+    for _ in range(40):  # deck.gl draws the polygons a moment after the layer data arrives
+        if canvas_colors(canvas)[0] > 20:
+            break
+        page.wait_for_timeout(250)
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a county of the city
+    page.locator('[data-testid="stPageLink"] a').filter(has_text="云溪市 ›").wait_for(timeout=30_000)
+    wait_idle(page)
+    county = parse_qs(urlparse(page.url).query)["region"][0]
+    assert len(county) == 6 and county != city
+    assert settled(page), "the page keeps rerunning after the map click"
+    assert parse_qs(urlparse(page.url).query)["region"][0] == county
+    assert_clean(page)
+    shot(page, "drill-map-county")
+    page.go_back()  # the map click is a step in the browser history
+    page.locator('[data-testid="stPageLink"] a').filter(has_text="云溪市 ›").wait_for(state="detached", timeout=30_000)
+    wait_idle(page)
+    assert parse_qs(urlparse(page.url).query)["region"][0] == city
+    assert settled(page)
+
+
+def pick(page, label: str, option: str) -> None:
+    """Add an option to a multiselect."""
+    box = page.get_by_role("combobox", name=label)
+    box.scroll_into_view_if_needed()
+    for _ in range(3):
+        wait_idle(page)
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).wait_for(timeout=5_000)
+            break
+        except Exception:  # the list closed while the app reran; open it again
+            page.keyboard.press("Escape")
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+
+
+def test_drill_case_filters_are_kept_in_the_link(page, server):
+    open_page(page, server, "drill?region=990102", "逐级下钻")
+    pick(page, "颜色", "红色")
+    assert parse_qs(urlparse(page.url).query)["drill_colors"] == ["红色"]
+    count = page.get_by_text(re.compile(r"^共 \d+ 件 · 期末")).inner_text()
+    shared = page.url
+    other = page.context.new_page()  # a second tab: a new session opened on the shared link
+    open_page(other, server, shared.removeprefix(server + "/"), "逐级下钻")
+    chips = other.get_by_role("combobox", name="颜色").locator("xpath=ancestor::*[@data-testid='stMultiSelect']")
+    assert "红色" in chips.inner_text()
+    assert other.get_by_text(re.compile(r"^共 \d+ 件 · 期末")).inner_text() == count
+    # Descending keeps the filter in the address, so the township's link shows what it shows.
+    sub_region_links(other).first.click()
+    other.locator('[data-testid="stPageLink"] a').filter(has_text="云溪市 ›").wait_for(timeout=30_000)
+    wait_idle(other)
+    query = parse_qs(urlparse(other.url).query)
+    assert len(query["region"][0]) == 9 and query["drill_colors"] == ["红色"]
+    assert_clean(other)
+    other.close()
+
+
 def test_case_page_shows_the_stage_timeline(page, server):
     open_page(page, server, "supervision", "三色督办")
-    grid = page.locator('[data-testid="stDataFrame"]').first
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)
-    page.get_by_role("heading", name="案件详情", exact=True).first.wait_for(timeout=30_000)
-    wait_idle(page)
+    click_first_row(page, page.locator('[data-testid="stDataFrame"]').first)
+    case_opened(page)
     page.get_by_text("各环节用时与时限").wait_for()
     assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1
+    assert page.get_by_text(re.compile(r"^时限按“.+”计")).count() == 1
     assert_clean(page)
     shot(page, "case-timeline")
+
+
+def test_rankings_link_and_numeric_export(page, server):
+    open_page(page, server, "rankings", "排名")
+    radios = page.locator('[data-testid="stMain"] [data-testid="stRadio"]')
+    radios.get_by_text("乡镇（街道）", exact=True).click()
+    wait_idle(page)
+    radios.get_by_text("按期办结率", exact=True).click()
+    wait_idle(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert query["rank_level"] == ["乡镇（街道）"] and query["rank_metric"] == ["按期办结率"]
+    assert page.get_by_text(re.compile(r"名次变化对比上月末累计（2026-01-01 至 2026-10-31）")).count() == 1
+    sheet = openpyxl.load_workbook(io.BytesIO(download(page, "下载 Excel"))).active
+    headers = [cell.value for cell in sheet[3]]
+    assert headers == ["名次", "乡镇（街道）", "县区", "按期办结率（%）", "上月名次", "名次变化"]
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    assert len(rows) == 90  # every township of the sample city
+    rates = [row[3] for row in rows if row[3] is not None]
+    assert rates and all(isinstance(v, (int, float)) and 0 <= v <= 100 for v in rates)
+    assert all(row[5] is None or isinstance(row[5], int) for row in rows)
+    assert any(row[5] not in (None, 0) for row in rows), "no rank moved against last month"
+    shot(page, "rankings-townships")
+    other = page.context.new_page()  # the shared link restores level and indicator
+    open_page(other, server, page.url.removeprefix(server + "/"), "排名")
+    assert other.get_by_role("radio", name="乡镇（街道）").is_checked()
+    assert other.get_by_role("radio", name="按期办结率").is_checked()
+    assert_clean(other)
+    other.close()
+
+
+def test_leaders_filter_link_and_cases(page, server):
+    open_page(page, server, "leaders", "领导包案")
+    pick(page, "领导层级", "县级")
+    assert parse_qs(urlparse(page.url).query)["leader_levels"] == ["县级"]
+    click_first_row(page, page.locator('[data-testid="stDataFrame"]').first)
+    page.get_by_role("heading", name=re.compile(r"包案积案$")).wait_for(timeout=30_000)
+    wait_idle(page)
+    shot(page, "leaders-cases")
+    grids = page.locator('[data-testid="stDataFrame"]')
+    click_first_row(page, grids.nth(1))  # the leader's first backlog case
+    case_opened(page)
+    assert_clean(page)
 
 
 def test_ledger_import_page(page, server):
