@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     region_sub = region.add_subparsers(dest="regions_command", required=True, parser_class=_Parser)
     region_import = region_sub.add_parser("import", help="导入区划 CSV 或乡镇边界 GeoJSON")
     region_import.add_argument("file", help="CSV（code,name,level,parent_code,lon,lat,population）或 .geojson")
+    region_import.add_argument("--json", action="store_true")
 
     bench = sub.add_parser("bench", help="基准测试：建库、各页查询和页面耗时（中位数）")
     bench.add_argument("--cases", type=_case_sizes, default=[config.DEFAULT_SAMPLE_CASES],
@@ -709,12 +710,19 @@ def cmd_calendar(args) -> int:
     return EXIT_OK
 
 
+def _fatal(args, message: str) -> UserError:
+    """Bad input of import / regions import: with --json also a JSON object on stdout."""
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit_code": EXIT_USAGE}, ensure_ascii=False))
+    return UserError(message)
+
+
 def cmd_import(args) -> int:
     from dashboard.ledger import LedgerError, import_ledger, load_mapping, read_table, rejected_csv
 
     path = Path(args.file)
     if not path.is_file():
-        raise UserError(f"找不到文件 {path}，请检查路径。")
+        raise _fatal(args, f"找不到文件 {path}，请检查路径。")
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         rows = read_table(path.read_bytes(), path.name, args.encoding)
@@ -722,21 +730,23 @@ def cmd_import(args) -> int:
             result = import_ledger(conn, rows, mapping=mapping, dry_run=args.dry_run,
                                    progress=None if args.json else
                                    (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr)))
-    except (LedgerError, OSError) as error:
-        raise UserError(str(error)) from None
+    except LedgerError as error:
+        raise _fatal(args, str(error)) from None
+    except OSError as error:
+        raise _fatal(args, f"无法读取 {path.name}：{error.strerror or error}。") from None
     payload = {"file": str(path), **result.as_dict()}
     if result.rejected:
         target = Path(args.rejected) if args.rejected else path.with_name(path.stem + ".rejected.csv")
         target.write_bytes(rejected_csv(result))
         payload["rejected_file"] = str(target)
     lines = [
-        f"{path.name}：共 {result.rows} 行；" + ("（试运行，未写入）" if args.dry_run else "")
+        f"{path.name}：共 {result.rows} 行；" + ("（试运行，未写入）将" if args.dry_run else "")
         + f"新增 {result.new}，更新 {result.updated}，未变 {result.unchanged}，拒绝 {result.rejected_count}。",
     ]
     if result.new_units:
-        lines.append("新建单位：" + "、".join(result.new_units))
+        lines.append(("将新建单位：" if args.dry_run else "新建单位：") + "、".join(result.new_units))
     if result.new_leaders:
-        lines.append("新建包案领导：" + "、".join(result.new_leaders))
+        lines.append(("将新建包案领导：" if args.dry_run else "新建包案领导：") + "、".join(result.new_leaders))
     lines += [f"  第 {r.row} 行 [{r.column}] {r.value!r}：{r.reason}" for r in result.rejected[:50]]
     if len(result.rejected) > 50:
         lines.append(f"  ……共 {len(result.rejected)} 处问题")
@@ -753,7 +763,7 @@ def cmd_regions(args) -> int:
 
     path = Path(args.file)
     if not path.is_file():
-        raise UserError(f"找不到文件 {path}，请检查路径。")
+        raise _fatal(args, f"找不到文件 {path}，请检查路径。")
     engine = db.make_engine()
     db.create_schema(engine)
     try:
@@ -761,12 +771,15 @@ def cmd_regions(args) -> int:
             seed_presets(conn)
             if path.suffix.lower() in (".geojson", ".json"):
                 summary = import_boundaries(conn, path.read_bytes(), path.name)
-                print(f"已导入 {summary['boundaries']} 个乡镇边界。")
+                text = f"已导入 {summary['boundaries']} 个乡镇边界。"
             else:
                 summary = import_region_csv(conn, path.read_bytes(), path.name)
-                print(f"已导入区划：新增 {summary['new']}，更新 {summary['updated']}。")
+                text = f"已导入区划：新增 {summary['new']}，更新 {summary['updated']}。"
     except LedgerError as error:
-        raise UserError(str(error)) from None
+        raise _fatal(args, str(error)) from None
+    except OSError as error:
+        raise _fatal(args, f"无法读取 {path.name}：{error.strerror or error}。") from None
+    _print({"file": str(path), **summary}, args.json, text)
     return EXIT_OK
 
 

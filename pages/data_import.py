@@ -11,8 +11,8 @@ from dashboard.ledger import (
     FIELDS,
     REQUIRED,
     LedgerError,
-    clean,
     find_header,
+    header_names,
     import_ledger,
     ledger_frame,
     mapping_toml,
@@ -37,7 +37,9 @@ ledger_tab, region_tab, export_tab = st.tabs(["信访事项台账", "区划与�
 with ledger_tab:
     st.markdown(
         "支持 .xlsx、.xls、.csv（UTF-8 或 GBK）。表头上方的标题行会自动跳过；按“信访件编号”更新已有案件，"
-        "同一文件重复导入不会产生变化。办理期限由系统按时限规则计算，表中的“办理期限”仅作参考。"
+        "同一文件重复导入不会产生变化。办理期限由系统按时限规则计算，表中的“办理期限”仅作参考。\n\n"
+        "下面逐列核对的对照以您的选择为准：设为（不导入）的列不会写入，表头为空的列（第N列）也可指定字段；"
+        "文件中没有的列，已有案件保留原值。越级情况请填 赴省、进京 或 无（只写“是”的行会被拒，请补填去向）。"
     )
     upload = st.file_uploader("选择台账文件", type=["xlsx", "xls", "csv"], key="ledger_file")
     if upload is not None:
@@ -47,10 +49,10 @@ with ledger_tab:
         except LedgerError as error:
             st.error(str(error))
             st.stop()
-        header = [clean(cell) or f"第{i + 1}列" for i, cell in enumerate(rows[header_index])]
+        header = header_names(rows[header_index])
         st.caption(f"表头在第 {header_index + 1} 行，共 {len(header)} 列。请核对每一列对应的字段：")
         options = [IGNORE, *FIELDS]
-        mapping: dict[str, str] = {}
+        chosen_columns: dict[int, str] = {}  # exactly what is imported: the user's choice wins
         columns = st.columns(4)
         for i, name in enumerate(header):
             chosen = columns[i % 4].selectbox(
@@ -58,9 +60,11 @@ with ledger_tab:
                 format_func=lambda key: FIELD_LABELS.get(key, key),
             )
             if chosen != IGNORE:
-                mapping[name] = chosen
-        missing = [FIELDS[k][0] for k in REQUIRED if k not in mapping.values()]
-        duplicated = sorted({v for v in mapping.values() if list(mapping.values()).count(v) > 1})
+                chosen_columns[i] = chosen
+        # the saved file says which columns not to import too ("")
+        mapping = {name: chosen_columns.get(i, "") for i, name in enumerate(header)}
+        missing = [FIELDS[k][0] for k in REQUIRED if k not in chosen_columns.values()]
+        duplicated = sorted({v for v in chosen_columns.values() if list(chosen_columns.values()).count(v) > 1})
         st.download_button("保存列名对照（TOML）", mapping_toml(mapping).encode("utf-8"),
                            file_name="列名对照.toml", key="mapping_download")
         if missing:
@@ -76,7 +80,7 @@ with ledger_tab:
                 try:
                     with widgets.engine().begin() as conn:
                         result = import_ledger(
-                            conn, rows, mapping=mapping, dry_run=check,
+                            conn, rows, header_row=header_index, columns=chosen_columns, dry_run=check,
                             progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
                         )
                 except LedgerError as error:
@@ -99,8 +103,9 @@ with ledger_tab:
             widgets.kpi_tile(cols[3], "拒绝", f"{result.rejected_count:,} 行")
             (st.info if check else st.success)(
                 ("检查完成，尚未写入。" if check else "导入完成。")
-                + (f"新建单位：{'、'.join(result.new_units)}。" if result.new_units else "")
-                + (f"新建包案领导：{'、'.join(result.new_leaders)}。" if result.new_leaders else "")
+                + (f"{'将' if check else ''}新建单位：{'、'.join(result.new_units)}。" if result.new_units else "")
+                + (f"{'将' if check else ''}新建包案领导：{'、'.join(result.new_leaders)}。"
+                   if result.new_leaders else "")
             )
             if result.rejected:
                 st.markdown("**被拒绝的行**（修改后可再次导入）")

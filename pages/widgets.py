@@ -4,14 +4,13 @@ color legend, case tables and downloads. Page layout lives in the page modules."
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from dashboard import config, db
-from dashboard.exports import neutralise
+from dashboard.exports import csv_bytes, excel_bytes
 from dashboard.labels import CHANNELS, COLOR_RGB, COLORS, DOMAINS, STAGES, label
 from dashboard.rules import load_rules
 from dashboard.setup import OutdatedDatabase, ensure_database
@@ -416,25 +415,9 @@ def open_case(case_no: str) -> None:
 def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str) -> None:
     """CSV (UTF-8 with BOM for Excel) and Excel downloads of a shown table, with the
     filters written above the data. The files are built only when a button is pressed."""
-
-    def csv_file() -> bytes:
-        safe = frame.map(neutralise) if not frame.empty else frame
-        text = io.StringIO()
-        text.write(f"{neutralise(caption)}\n")
-        safe.to_csv(text, index=False)
-        return ("\ufeff" + text.getvalue()).encode("utf-8")
-
-    def excel_file() -> bytes:
-        safe = frame.map(neutralise) if not frame.empty else frame
-        excel = io.BytesIO()
-        with pd.ExcelWriter(excel, engine="openpyxl") as writer:
-            safe.to_excel(writer, index=False, startrow=2, sheet_name="数据")
-            writer.sheets["数据"].cell(row=1, column=1, value=neutralise(caption))
-        return excel.getvalue()
-
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("下载 Excel", excel_file, file_name=f"{name}.xlsx",
+    left.download_button("下载 Excel", lambda: excel_bytes(frame, caption), file_name=f"{name}.xlsx",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          key=f"{key}_xlsx", on_click="ignore")
-    right.download_button("下载 CSV", csv_file, file_name=f"{name}.csv", mime="text/csv",
-                          key=f"{key}_csv", on_click="ignore")
+    right.download_button("下载 CSV", lambda: csv_bytes(frame, caption), file_name=f"{name}.csv",
+                          mime="text/csv", key=f"{key}_csv", on_click="ignore")

@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from dashboard.cli import main
 from dashboard.ledger import (
     LedgerError,
+    find_header,
     import_ledger,
     ledger_frame,
     load_mapping,
+    mapping_toml,
     parse_date,
     read_table,
 )
@@ -271,3 +273,77 @@ def test_size_limit_is_configurable(monkeypatch):
     monkeypatch.setenv("IMPORT_MAX_MB", "0.001")  # about 1 KB
     with pytest.raises(LedgerError, match="超过 0 MB 上限|超过"):
         read_table(_csv([HEADER, *GOOD] * 20), "big.csv")
+
+
+def test_user_mapping_overrides_detection_and_keeps_blank_header_columns(writable_city, tmp_path):
+    _, engine = writable_city
+    rows = [["某某县台账"],
+            ["信访件编号", "登记日期", "信访形式", "所属县区", "问题类别", "诉求摘要", None],
+            ["M01", "2026-03-05", "来信", "甲区", "劳动保障", "不要导入这一列", "赵一"]]
+    # the page: exactly the columns the user chose (诉求摘要 set to （不导入）, the blank one to 包案领导)
+    chosen = {0: "case_no", 1: "registered_on", 2: "channel", 3: "county", 4: "domain", 6: "leader"}
+    with engine.begin() as conn:
+        result = import_ledger(conn, rows, header_row=1, columns=chosen)
+    assert (result.new, result.new_leaders) == (1, [])
+    assert (_case(engine, "M01")["summary"], _case(engine, "M01")["leader_id"]) == (None, 1)
+    # the same choice saved as a mapping file and used from the command line
+    saved = tmp_path / "map.toml"
+    saved.write_text(mapping_toml({"信访件编号": "case_no", "诉求摘要": "", "第7列": "leader"}), encoding="utf-8")
+    mapping = load_mapping(saved)
+    assert mapping == {"信访件编号": "case_no", "诉求摘要": "", "第7列": "leader"}
+    assert find_header(rows, mapping) == (1, {0: "case_no", 1: "registered_on", 2: "channel", 3: "county",
+                                              4: "domain", 6: "leader"})
+    rows[2][0] = "M02"
+    assert _import(engine, _csv(rows), mapping=mapping).new == 1
+    assert (_case(engine, "M02")["summary"], _case(engine, "M02")["leader_id"]) == (None, 1)
+    with pytest.raises(LedgerError, match="信访件编号 被指定给了多列"), engine.begin() as conn:
+        import_ledger(conn, rows, header_row=1, columns={**chosen, 5: "case_no"})
+
+
+@pytest.mark.parametrize("name,text,where", [
+    ("broken.toml", '[columns\n"流水号" = "case_no"\n', "第 1 行附近"),
+    ("broken.toml", '[columns]\n"流水号" = case_no\n', "第 2 行附近"),
+    ("broken.yaml", "columns:\n  流水号: [case_no\n  收件日: registered_on\n", "第 3 行附近"),
+    ("list.yaml", "- 流水号\n- 收件日\n", "对照表"),
+])
+def test_malformed_mapping_file_is_bad_input(writable_city, tmp_path, capsys, monkeypatch, name, text, where):
+    url, engine = writable_city
+    monkeypatch.setenv("DATABASE_URL", url)
+    mapping = tmp_path / name
+    mapping.write_text(text, encoding="utf-8")
+    with pytest.raises(LedgerError, match=where):
+        load_mapping(mapping)
+    good = tmp_path / "good.csv"
+    good.write_bytes(_csv([HEADER, *GOOD]))
+    assert main(["import", str(good), "--mapping", str(mapping)]) == 2
+    err = capsys.readouterr().err
+    assert "列名对照文件" in err and "Traceback" not in err
+    assert main(["import", str(good), "--mapping", str(mapping), "--json"]) == 2
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["exit_code"] == 2 and "列名对照文件" in payload["error"]
+    assert _case(engine, "N001") is None
+
+
+def test_header_without_data_rows_is_fatal(writable_city, tmp_path, capsys, monkeypatch):
+    url, engine = writable_city
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(LedgerError, match="没有数据行"):
+        _import(engine, _csv([["某某市台账"], HEADER, [], ["", " "]]))
+    empty = tmp_path / "header.xlsx"
+    empty.write_bytes(_xlsx([HEADER]))
+    assert main(["import", str(empty), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert "没有数据行" in json.loads(out)["error"] and "没有数据行" in err
+
+
+def test_json_errors_of_import_go_to_stdout_and_stderr(writable_city, tmp_path, capfd, monkeypatch):
+    url, _ = writable_city
+    monkeypatch.setenv("DATABASE_URL", url)
+    png = tmp_path / "photo.xlsx"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n....")
+    assert main(["import", str(png), "--json"]) == 2
+    out, err = capfd.readouterr()
+    assert json.loads(out) == {"error": json.loads(out)["error"], "exit_code": 2}
+    assert "不是表格文件" in json.loads(out)["error"] and "错误：" in err and "不是表格文件" in err
+    assert main(["import", str(tmp_path / "missing.csv"), "--json"]) == 2
+    assert "找不到文件" in json.loads(capfd.readouterr().out)["error"]

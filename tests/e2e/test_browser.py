@@ -640,9 +640,9 @@ def test_leaders_filter_link_and_cases(page, server):
 def test_ledger_import_page(page, server):
     rows = [
         "某某市信访事项台账",
-        "信访件编号,登记日期,信访形式,所属县区,所属乡镇,问题类别,诉求摘要,是否积案",
-        "E2E-001,2026年11月2日,网上信访,临江县,临江街道,劳动保障,欠薪,否",
-        "E2E-002,2026/11/3,来信,临江县,临江街,自然资源,征地,否",
+        "信访件编号,登记日期,信访形式,所属县区,所属乡镇,问题类别,诉求摘要,是否积案,",  # last header blank
+        "E2E-001,2026年11月2日,网上信访,临江县,临江街道,劳动保障,欠薪（三个月），要求解决,否,测试包案领导",
+        "E2E-002,2026/11/3,来信,临江县,临江街,自然资源,征地,否,",
     ]
     data = "\n".join(rows).encode("gbk")
     open_page(page, server, "data_import", "数据导入")
@@ -650,16 +650,37 @@ def test_ledger_import_page(page, server):
         files=[{"name": "台账.csv", "mimeType": "text/csv", "buffer": data}])
     page.get_by_text("表头在第 2 行").wait_for(timeout=30_000)
     wait_idle(page)
+    # the user's mapping wins over detection, and a blank-header column can be mapped
+    choose(page, "诉求摘要", "（不导入）")
+    box = page.get_by_role("combobox", name="第9列")  # a long list: type to find the option
+    box.click()
+    page.keyboard.type("包案领导")
+    page.get_by_role("option", name="包案领导（leader）").first.click()
+    wait_idle(page)
+    page.get_by_role("button", name="检查（不写入）", exact=True).click()
+    page.get_by_text("检查完成，尚未写入").wait_for(timeout=60_000)
+    wait_idle(page)
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert "1 件" in metrics.filter(has_text="将新增").inner_text()
+    page.get_by_text("将新建包案领导：测试包案领导").wait_for()
     page.get_by_role("button", name="导入", exact=True).click()
     page.get_by_text("导入完成").wait_for(timeout=60_000)
     wait_idle(page)
-    metrics = page.locator('[data-testid="stMetric"]')
     assert "1 件" in metrics.filter(has_text="新增").inner_text()
     assert "1 行" in metrics.filter(has_text="拒绝").inner_text()
+    page.get_by_text("新建包案领导：测试包案领导").wait_for()
     rejected = download(page, "下载被拒行（CSV）").decode("utf-8-sig")
     assert "E2E-002" in rejected and "是否为" in rejected
     assert_clean(page)
     shot(page, "data-import")
+    # the exported ledger has the case as mapped: no 诉求摘要, the leader from column 9
+    tab(page, "台账导出")
+    page.get_by_role("button", name="生成台账文件").click()
+    page.get_by_text(re.compile(r"^共 [\d,]+ 件。$")).wait_for(timeout=60_000)
+    wait_idle(page)
+    exported = list(csv.DictReader(io.StringIO(download(page, "下载 CSV").decode("utf-8-sig").split("\n", 1)[1])))
+    (case,) = [row for row in exported if row["信访件编号"] == "E2E-001"]
+    assert (case["诉求摘要"], case["包案领导"], case["办理程序"]) == ("", "测试包案领导", "一般程序")
 
 
 def test_settings_edit_a_preset_and_assign_it_from_a_date(page, server):
