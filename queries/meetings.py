@@ -11,13 +11,12 @@ from sqlalchemy.engine import Connection
 from dashboard.labels import EVENT_KINDS
 from dashboard.models import case_events, cases, meeting_outcomes, meetings, spot_check_draws
 from queries.cases import case_list_select, fetch_case_list
-from queries.filters import Filters, Scope, case_conditions, scope_condition
+from queries.filters import Filters, Scope, case_conditions, code_in_scope, scope_condition
 from queries.spot_check import drawn_cases, draws_in_scope
 
 
 def _meetings_in_scope(scope: Scope) -> sa.ColumnElement[bool]:
-    prefix = scope.region_code[:4] if scope.level == "city" else scope.region_code
-    return meetings.c.scope_code.like(prefix + "%")
+    return code_in_scope(meetings.c.scope_code, scope)
 
 
 def meeting_list(conn: Connection, scope: Scope, filters: Filters | None = None) -> pd.DataFrame:

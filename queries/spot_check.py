@@ -17,6 +17,7 @@ from queries.filters import (
     Filters,
     Scope,
     case_conditions,
+    code_in_scope,
     scope_condition,
     unresolved_backlog_condition,
 )
@@ -131,9 +132,8 @@ def county_names(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def draws_in_scope(scope: Scope) -> sa.ColumnElement[bool]:
-    if scope.level == "city":
-        return spot_check_draws.c.scope_code.like(scope.region_code[:4] + "%")
-    return spot_check_draws.c.scope_code.like(scope.region_code + "%")
+    """Draws made for the scope's region or a region below it."""
+    return code_in_scope(spot_check_draws.c.scope_code, scope)
 
 
 def draw_history(conn: Connection, scope: Scope, filters: Filters | None = None) -> pd.DataFrame:

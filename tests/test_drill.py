@@ -233,7 +233,7 @@ def test_attachments(writable_city, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("region,total,colors,links,current,period_tab", [
-    (None, "10", ["8", "3", "1", "4"], [], "**测试市**", "本期全部案件"),  # listed per county / township
+    (None, "10", ["8", "3", "2", "3"], [], "**测试市**", "本期全部案件"),  # listed per county / township
     (COUNTY_A, "4", ["3", "2", "0", "1"], [("测试市 ›", "880100")], "**甲区**", "本期全部案件（4 件）"),
     (A2, "2", ["2", "2", "0", "0"], [("测试市 ›", "880100"), ("甲区 ›", "880102")], "**西门街道**",
      "本期全部案件（2 件）"),  # C03 C04
@@ -242,7 +242,8 @@ def test_drill_page_levels(app_env, region, total, colors, links, current, perio
     at = _open("pages/drill.py", **({"region": region} if region else {}))
     shown = _metrics(at)
     assert shown["信访总量（件）"] == total
-    # Open at 30 Jun: red B02 C04 C08, yellow C06, green C05 C07 B01 B05 (西门: B02 C04, both red).
+    # Open at 30 Jun: red B02 C04 C08, yellow C06 and B05 (handling due 1 Jul, before its
+    # clearance target), green C05 C07 B01 (西门: B02 C04, both red).
     assert [shown[k] for k in ("期末在办（件）", "红色（超期）", "黄色（临期）", "绿色（正常）")] == colors
     crumbs = [(link.proto.label, link.proto.query_string.removeprefix("region=")) for link in at.get("page_link")
               if link.proto.label.endswith("›")]
@@ -311,7 +312,8 @@ def test_drill_open_and_period_cases(app_env):
     at = _open("pages/drill.py", region=COUNTY_B)
     assert [t.label for t in at.tabs] == ["期末在办（5 件）", "本期全部案件（6 件）"]
     open_cases, period = _case_tables(at)
-    assert open_cases["信访件编号"].tolist() == ["C08", "C06", "C07", "C05", "B05"]
+    # red C08; yellow B05 (1 day left), C06 (3); green C07 (10), C05 (20)
+    assert open_cases["信访件编号"].tolist() == ["C08", "B05", "C06", "C07", "C05"]
     # Registered 1 Jan–30 Jun in 乙县, newest first; B03 is closed (no stage, no color).
     assert period["信访件编号"].tolist() == ["C07", "C08", "C06", "C05", "B05", "B03"]
     assert period.set_index("信访件编号").loc["B03", ["所处环节", "督办颜色"]].tolist() == ["", ""]

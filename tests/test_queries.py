@@ -14,12 +14,12 @@ from queries.backlog import (
     unresolved_backlog_cases,
 )
 from queries.cases import case_by_number, open_cases
-from queries.filters import Filters, UnknownRegion, scope_for
+from queries.filters import Filters, UnknownRegion, code_in_scope, scope_for
 from queries.kpi import indicators
 from queries.regions import counties, townships
 from queries.spot_check import draw_candidates
 from queries.supervision import colors_by_county
-from tests.fixture_city import A1, A2, B1, B2, COUNTY_A, COUNTY_B, TODAY
+from tests.fixture_city import A1, A2, B1, B2, CITY, COUNTY_A, COUNTY_B, TODAY
 
 H1 = Filters(date_from=dt.date(2026, 1, 1), date_to=TODAY)
 
@@ -42,6 +42,20 @@ def test_scope_for_city_county_and_unknown(conn):
     assert (county.level, county.name) == ("county", "乙县")
     with pytest.raises(UnknownRegion, match="990199"):
         scope_for(conn, "990199")
+
+
+def test_code_in_scope_follows_the_region_tree(conn):
+    import sqlalchemy as sa
+
+    from dashboard.models import regions
+
+    def codes(region_code=None):
+        stmt = sa.select(regions.c.code).where(code_in_scope(regions.c.code, scope_for(conn, region_code)))
+        return sorted(conn.execute(stmt).scalars())
+
+    assert codes() == [CITY, COUNTY_A, A1, A2, COUNTY_B, B1, B2]
+    assert codes(COUNTY_B) == [COUNTY_B, B1, B2]
+    assert codes(A2) == [A2]
 
 
 def test_city_indicators_first_half_2026(conn, city):
