@@ -19,13 +19,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from dashboard import config, db
 from dashboard.deadlines import DEFAULT_PRESET, LIMIT_NAMES, describe_limit
 from dashboard.draws import DrawError, record_draw
-from dashboard.labels import COLORS, DOMAINS, REMINDER_LEVELS, TRACKS
+from dashboard.labels import COLORS, DOMAINS, REMINDER_LEVELS, STAGE_DEADLINES, TRACKS
 from dashboard.models import cases, regions
 from dashboard.setup import DatabaseNotEmpty, initialise
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 CALENDAR_SOURCES = {"package": "chinese-calendar 软件包", "table": "管理员导入", "weekends": "未导入（仅按周末推算）"}
-STAGE_DEADLINES = {"acceptance": "受理期限", "handling": "办理期限", "clearance": "化解目标日期"}
 
 
 class UserError(Exception):

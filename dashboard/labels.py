@@ -59,6 +59,8 @@ EVENT_KINDS = {
 }
 
 STAGES = {"acceptance": "待受理", "handling": "办理中", "clearance": "积案化解"}
+# The deadline a case in each stage is held to.
+STAGE_DEADLINES = {"acceptance": "受理期限", "handling": "办理期限", "clearance": "化解目标日期"}
 
 REMINDER_LEVELS = {
     "officer": "经办人提醒（前 15 日）",

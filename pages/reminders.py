@@ -4,13 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config
-from dashboard.labels import DOMAINS, REMINDER_LEVELS
+from dashboard.labels import DOMAINS, REMINDER_LEVELS, STAGE_DEADLINES
 from dashboard.reminders import LEVELS, record
 from dashboard.workdays import load_calendar
 from pages import ensure_navigation, widgets
 from queries.reminders import reminder_queue
-
-DEADLINE_KINDS = {"acceptance": "受理期限", "handling": "办理期限", "clearance": "化解目标日期"}
 
 ensure_navigation()
 
@@ -81,7 +79,7 @@ table = pd.DataFrame({
     "县区": shown["county_name"],
     "乡镇（街道）": shown["township_name"],
     "问题类别": shown["domain"].map(DOMAINS),
-    "期限类型": shown["stage"].map(DEADLINE_KINDS),
+    "期限类型": shown["stage"].map(STAGE_DEADLINES),
     "期限": shown["due"],
     "剩余天数": shown["days_left"].astype(int),
     "期限说明": shown["provisional"].map(lambda p: widgets.PROVISIONAL_NOTE if p else ""),
