@@ -102,6 +102,72 @@ PAGES = [
 ]
 
 
+LEDGER_HEADER = ["信访件编号", "登记日期", "信访形式", "信访人", "联系电话", "人数", "所属县区", "所属乡镇", "问题类别",
+                 "诉求摘要", "责任单位", "主管部门", "受理日期", "答复日期", "办结日期", "是否化解", "满意度", "是否积案",
+                 "包案领导", "越级情况", "是否重复"]
+
+
+def ledger_csv(conn, rows: int, prefix: str, seed: int = 7) -> bytes:
+    """A CSV ledger of `rows` new cases as bureaus export them: a title row, mixed date
+    formats, the Chinese labels, names of the database's regions, units and leaders."""
+    import csv
+    import io
+    import random
+
+    from dashboard.labels import CHANNELS, DOMAINS, SATISFACTION
+    from dashboard.models import leaders, regions, units
+
+    towns = conn.execute(sa.select(regions.c.name, regions.c.parent_code).where(regions.c.level == "township")).all()
+    county_names = dict(conn.execute(sa.select(regions.c.code, regions.c.name).where(regions.c.level == "county")).all())
+    unit_names = list(conn.execute(sa.select(units.c.name)).scalars())
+    leader_names = list(conn.execute(sa.select(leaders.c.name)).scalars())
+    rng = random.Random(seed)
+    formats = ("{:%Y-%m-%d}", "{:%Y/%-m/%-d}", "{:%Y年%-m月%-d日}", "{:%Y.%-m.%-d}")
+    first = config.today() - dt.timedelta(days=700)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["信访事项台账（基准测试）"])
+    writer.writerow(LEDGER_HEADER)
+    for i in range(rows):
+        town, county = rng.choice(towns)
+        registered = first + dt.timedelta(days=rng.randrange(680))
+        accepted = registered + dt.timedelta(days=rng.randrange(1, 10))
+        closed = accepted + dt.timedelta(days=rng.randrange(5, 60)) if rng.random() < 0.7 else None
+        backlog = rng.random() < 0.05
+        writer.writerow([
+            f"{prefix}{registered:%Y}-{i:07d}", rng.choice(formats).format(registered),
+            rng.choice(list(CHANNELS.values())), "张三", "13800000000", rng.choice((1, 1, 1, 2, 6)),
+            county_names[county], town, rng.choice(list(DOMAINS.values())),
+            f"{town}群众反映问题（第 {i} 件），要求解决；请核实。",
+            rng.choice(unit_names), rng.choice(unit_names) if rng.random() < 0.3 else "",
+            rng.choice(formats).format(accepted), rng.choice(formats).format(closed) if closed else "",
+            rng.choice(formats).format(closed) if closed else "", "是" if closed and rng.random() < 0.8 else "否",
+            rng.choice(list(SATISFACTION.values())) if closed and rng.random() < 0.6 else "",
+            "是" if backlog else "否", rng.choice(leader_names) if backlog else "", "无", "否",
+        ])
+    return ("\ufeff" + text.getvalue()).encode("utf-8")
+
+
+def _import_timings(engine, rows: int, repeat: int) -> list[Timing]:
+    """Import a ledger of `rows` new cases (read, check, write, deadlines: what
+    `python -m dashboard import` does), then the same file again (all unchanged)."""
+    from dashboard.ledger import import_ledger, read_table
+
+    def load(data: bytes, expect: str) -> None:
+        with engine.begin() as conn:
+            result = import_ledger(conn, read_table(data, "bench.csv"))
+        if getattr(result, expect) != rows:
+            raise RuntimeError(f"基准台账导入结果异常：{result.as_dict()}")
+
+    new, again = [], []
+    for run in range(repeat):
+        with engine.connect() as conn:
+            data = ledger_csv(conn, rows, prefix=f"BM{run}-")
+        new += _time(lambda d=data: load(d, "new"), 1, warmup=False)
+        again += _time(lambda d=data: load(d, "unchanged"), 1, warmup=False)
+    return [Timing(f"import {rows:,} 行（新增）", "city", new), Timing(f"import {rows:,} 行（重复导入，未变）", "city", again)]
+
+
 @contextlib.contextmanager
 def _environment(url: str) -> Iterator[None]:
     saved = os.environ.get("DATABASE_URL")
@@ -154,9 +220,10 @@ def _database_bytes(engine) -> int | None:
     return None
 
 
-def run(cases: int, repeat: int, url: str | None = None, pages: bool = True,
+def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, import_rows: int = 0,
         progress: Callable[[str], None] | None = None) -> dict:
-    """Build a sample database of `cases` cases and time set-up, queries and pages."""
+    """Build a sample database of `cases` cases and time set-up, queries, pages and
+    (with `import_rows`) a ledger import; the import comes last as it adds cases."""
     from queries.filters import Filters, scope_for
     from queries.regions import counties
 
@@ -187,6 +254,9 @@ def run(cases: int, repeat: int, url: str | None = None, pages: bool = True,
             say("页面（AppTest，缓存清空）…")
             with _environment(url):
                 timings += [Timing(f"page:{t.name}", t.scope, t.runs, t.target_ms) for t in _page_timings(repeat)]
+        if import_rows:
+            say(f"台账导入（{import_rows:,} 行）…")
+            timings += _import_timings(engine, import_rows, repeat)
         engine.dispose()
 
     medians = {(t.name, t.scope): t.median_ms for t in timings}

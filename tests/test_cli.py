@@ -138,7 +138,8 @@ def test_kpi_refuses_a_period_ending_after_today(tmp_path, monkeypatch, capsys):
 
 def test_bench_reports_medians_and_ratios(capsys):
     # A tiny run: the figures themselves are not asserted (timings), their shape is.
-    result = _json(capsys, ["bench", "--cases", "300,600", "--repeat", "3", "--no-pages", "--json"])
+    result = _json(capsys, ["bench", "--cases", "300,600", "--repeat", "3", "--no-pages", "--import-rows", "50",
+                            "--json"])
     small, large = result["results"]
     assert (small["cases"], large["cases"]) == (300, 600)
     assert small["database"] == "sqlite" and small["database_bytes"] > 0
@@ -146,7 +147,9 @@ def test_bench_reports_medians_and_ratios(capsys):
     assert set(timing) >= {"name", "scope", "median_ms", "min_ms", "max_ms", "runs", "within_target"}
     assert timing["runs"] == 3 and timing["min_ms"] <= timing["median_ms"] <= timing["max_ms"]
     assert {t["scope"] for t in small["timings"]} == {"city", "county"}
-    assert len(small["ratios"]) == len(small["timings"]) // 2
+    names = [t["name"] for t in small["timings"]]
+    assert names[-2:] == ["import 50 行（新增）", "import 50 行（重复导入，未变）"]  # city scope only
+    assert len(small["ratios"]) == (len(small["timings"]) - 2) // 2
     assert result["growth"][0]["case_ratio"] == 2.0
 
 
