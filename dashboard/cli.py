@@ -45,13 +45,13 @@ def _datetime(text: str) -> dt.datetime:
         raise argparse.ArgumentTypeError(f"时间格式不对：{text!r}，请写成 2026-12-01 14:30。") from None
 
 
-def _days(text: str) -> int:
+def _non_negative(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = -1
     if value < 0:
-        raise argparse.ArgumentTypeError(f"天数应为 0 或正整数：{text!r}")
+        raise argparse.ArgumentTypeError(f"应为 0 或正整数：{text!r}")
     return value
 
 
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--limit", required=True, choices=list(LIMIT_NAMES),
                       help="acceptance 受理 / handling 办理 / extension 延期 / feedback 初步反馈 / "
                            "meeting 见面 / review 复查复核")
-    edit.add_argument("--days", type=_days, help="天数，0 表示当日")
+    edit.add_argument("--days", type=_non_negative, help="天数，0 表示当日")
     edit.add_argument("--unit", choices=["calendar", "working"], help="calendar 自然日 / working 工作日")
 
     ledger = sub.add_parser("import", help="导入信访事项台账（Excel 或 CSV）")
@@ -249,16 +249,6 @@ DRAW_METHOD_CHOICES = {"simple": "简单随机", "stratified": "按县区分层"
 WEIGHT_BY_CHOICES = {"age": "积案年限", "color": "督办颜色"}
 
 
-def _draw_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"应为 0 或正整数：{text!r}")
-    return value
-
-
 def _draw_choice(what: str, choices: dict[str, str]):
     """An argument type taking a code or its Chinese label; a Chinese message lists the choices."""
     def parse(text: str) -> str:
@@ -279,11 +269,11 @@ def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
     draw.add_argument("--method", type=_draw_choice("抽取方式", DRAW_METHOD_CHOICES), metavar="simple|stratified|weighted",
                       help="simple 简单随机（默认）；stratified 按县区分层；weighted 加权")
     draw.add_argument("--per-county", action="store_true", help="每个县区至少抽一件（即 --method stratified --k 1）")
-    draw.add_argument("--k", type=_draw_count, help="分层抽取时每个县区至少抽取的件数（默认 1，仅用于 stratified）")
+    draw.add_argument("--k", type=_non_negative, help="分层抽取时每个县区至少抽取的件数（默认 1，仅用于 stratified）")
     draw.add_argument("--weight-by", type=_draw_choice("加权依据", WEIGHT_BY_CHOICES), metavar="age|color",
                       help="加权依据：age 积案年限（默认）或 color 督办颜色（仅用于 weighted）")
     draw.add_argument("--meeting", type=_positive, help="督查会编号：使用该会会前承诺的种子并归入该会")
-    draw.add_argument("--exclude-last", type=_draw_count, default=0, metavar="K",
+    draw.add_argument("--exclude-last", type=_non_negative, default=0, metavar="K",
                       help="排除最近 K 次督查会已抽中的案件（同一督查会的多次抽取算一次；"
                       "不属于任何督查会的抽取每次各算一次；被替换的记录不算）")
     draw.add_argument("--replaces", type=_positive, help="重新抽取：被替换的抽查记录编号（须是该链上的当前记录）")
@@ -297,7 +287,7 @@ def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
                       help="督办颜色，可重复：red / yellow / green")
     draw.add_argument("--source", action="append", type=_draw_choice("积案来源", BACKLOG_SOURCES), default=[],
                       help="积案来源，可重复：national 国家局交办 / province 省交办 / local 本地排查")
-    draw.add_argument("--min-days", type=_draw_count, default=0, metavar="DAYS", help="最少已历时天数")
+    draw.add_argument("--min-days", type=_non_negative, default=0, metavar="DAYS", help="最少已历时天数")
     draw.add_argument("--by", default="命令行", help="抽取人")
     draw.add_argument("--json", action="store_true")
 
@@ -757,9 +747,8 @@ def cmd_import(args) -> int:
 
 
 def cmd_regions(args) -> int:
-    from dashboard.deadlines import seed_presets
     from dashboard.ledger import LedgerError
-    from dashboard.region_import import import_boundaries, import_region_csv
+    from dashboard.region_import import import_regions_file
 
     path = Path(args.file)
     if not path.is_file():
@@ -768,13 +757,7 @@ def cmd_regions(args) -> int:
     db.create_schema(engine)
     try:
         with engine.begin() as conn:
-            seed_presets(conn)
-            if path.suffix.lower() in (".geojson", ".json"):
-                summary = import_boundaries(conn, path.read_bytes(), path.name)
-                text = f"已导入 {summary['boundaries']} 个乡镇边界。"
-            else:
-                summary = import_region_csv(conn, path.read_bytes(), path.name)
-                text = f"已导入区划：新增 {summary['new']}，更新 {summary['updated']}。"
+            summary, text = import_regions_file(conn, path.read_bytes(), path.name)
     except LedgerError as error:
         raise _fatal(args, str(error)) from None
     except OSError as error:

@@ -234,3 +234,16 @@ def import_boundaries(conn: Connection, data: bytes, filename: str) -> dict:
     conn.execute(regions.update().where(regions.c.code == sa.bindparam("_code"))
                  .values(boundary=sa.bindparam("boundary"), lon=sa.bindparam("lon"), lat=sa.bindparam("lat")), updates)
     return {"boundaries": len(updates)}
+
+
+def import_regions_file(conn: Connection, data: bytes, filename: str) -> tuple[dict, str]:
+    """A region CSV or a boundary GeoJSON (by its ending), for the CLI and the page:
+    the summary and a line saying what was done."""
+    from dashboard.deadlines import seed_presets
+
+    seed_presets(conn)  # a database made with `init` and no sample gets its rule presets
+    if filename.lower().endswith((".geojson", ".json")):
+        summary = import_boundaries(conn, data, filename)
+        return summary, f"已导入 {summary['boundaries']} 个乡镇边界。"
+    summary = import_region_csv(conn, data, filename)
+    return summary, f"已导入区划：新增 {summary['new']}，更新 {summary['updated']}。"

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config
-from dashboard.deadlines import seed_presets
 from dashboard.ledger import (
     FIELDS,
     REQUIRED,
@@ -19,7 +18,7 @@ from dashboard.ledger import (
     read_table,
     rejected_csv,
 )
-from dashboard.region_import import import_boundaries, import_region_csv
+from dashboard.region_import import import_regions_file
 from pages import ensure_navigation, widgets
 from queries.cases import case_ids
 
@@ -126,13 +125,7 @@ with region_tab:
     if region_file is not None and st.button("导入区划", key="region_run"):
         try:
             with widgets.engine().begin() as conn:
-                seed_presets(conn)
-                if region_file.name.lower().endswith((".geojson", ".json")):
-                    summary = import_boundaries(conn, region_file.getvalue(), region_file.name)
-                    message = f"已导入 {summary['boundaries']} 个乡镇边界。"
-                else:
-                    summary = import_region_csv(conn, region_file.getvalue(), region_file.name)
-                    message = f"已导入区划：新增 {summary['new']}，更新 {summary['updated']}。"
+                _summary, message = import_regions_file(conn, region_file.getvalue(), region_file.name)
         except LedgerError as error:
             st.error(str(error))
         else:
