@@ -188,10 +188,11 @@ def _page_timings(repeat: int) -> list[Timing]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    # AppTest resets Streamlit's log levels on every run; a filter stays, and drops the
-    # bare-mode notice ("missing ScriptRunContext") printed for each visit.
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
-        lambda record: "ScriptRunContext" not in record.getMessage())
+    # AppTest resets Streamlit's log levels on every run; filters stay, and drop the
+    # bare-mode notices printed for each visit.
+    for name, notice in (("streamlit.runtime.scriptrunner_utils.script_run_context", "ScriptRunContext"),
+                         ("streamlit.runtime.caching.cache_data_api", "No runtime found")):
+        logging.getLogger(name).addFilter(lambda record, notice=notice: notice not in record.getMessage())
 
     app = str(config.PROJECT_ROOT / "streamlit_app.py")
     timings = []
