@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard import config
+from dashboard.db import read_frame
 from dashboard.labels import TRACKS
 from dashboard.models import (
     case_events,
@@ -293,7 +294,7 @@ def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int 
             .order_by(cases.c.id)
             .limit(batch)
         )
-        frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=columns)
+        frame = read_frame(conn, stmt)
         if frame.empty:
             return changed
         last_id = int(frame["id"].iloc[-1])

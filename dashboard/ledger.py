@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard import config
+from dashboard.db import read_frame
 from dashboard.exports import safe_frame, unneutralise
 from dashboard.labels import BACKLOG_SOURCES, CHANNELS, DOMAINS, ESCALATION, SATISFACTION, TRACKS
 from dashboard.models import case_events, case_units, cases, leaders, regions, units
@@ -826,9 +827,9 @@ def ledger_frame(conn: Connection, case_ids: list[int] | None = None, *, masked:
     )
     rows = pd.DataFrame()
     if case_ids is None:
-        rows = pd.DataFrame(conn.execute(stmt).mappings().all())
+        rows = read_frame(conn, stmt)
     else:
-        parts = [pd.DataFrame(conn.execute(stmt.where(cases.c.id.in_(case_ids[i:i + 5000]))).mappings().all())
+        parts = [read_frame(conn, stmt.where(cases.c.id.in_(case_ids[i:i + 5000])))
                  for i in range(0, len(case_ids), 5000)]
         rows = pd.concat(parts, ignore_index=True) if parts else rows
         rows = rows.sort_values("case_no").reset_index(drop=True) if not rows.empty else rows

@@ -102,8 +102,10 @@ class Case(Base):
         sa.Index("ix_cases_registered_on", "registered_on"),
         sa.Index("ix_cases_county_registered", "county_code", "registered_on"),
         sa.Index("ix_cases_township_registered", "township_code", "registered_on"),
-        sa.Index("ix_cases_accepted_on", "accepted_on"),
-        sa.Index("ix_cases_closed_on", "closed_on"),
+        # Acceptance and closure rates count cases accepted / closed in the period:
+        # range searches per county (the city scope is an IN list of its counties).
+        sa.Index("ix_cases_county_accepted", "county_code", "accepted_on"),
+        sa.Index("ix_cases_county_closed", "county_code", "closed_on"),
         sa.Index("ix_cases_backlog", "is_backlog", "resolved", "county_code"),
         sa.Index("ix_cases_domain", "domain"),
         sa.Index("ix_cases_leader", "leader_id"),

@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dashboard.db import read_frame
 from dashboard.models import case_events, case_units, cases, leaders, regions, rule_presets, units
 from dashboard.rules import RULE_COLUMNS, RuleBook, assign_colors, load_rules
 from queries.filters import Filters, Scope, case_conditions, open_condition, scope_condition
@@ -79,7 +80,7 @@ def fetch_case_list(
     rules: RuleBook | None = None,
 ) -> pd.DataFrame:
     """Run a `case_list_select` and add days open, stage, deadline, days left, color."""
-    frame = pd.DataFrame(conn.execute(stmt).mappings().all())
+    frame = read_frame(conn, stmt)
     if frame.empty:
         return pd.DataFrame(columns=list(CASE_LIST_COLUMNS))
     frame = assign_colors(frame, as_of, rules or load_rules(conn))

@@ -16,21 +16,24 @@ def monthly_trend(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFr
     remaining at month end."""
     start, end = filters.period
     base = case_conditions(scope, filters, period=False)
-    received = conn.execute(
-        sa.select(cases.c.registered_on).where(*base, cases.c.registered_on.between(start, end))
-    ).scalars().all()
-    closed = conn.execute(
-        sa.select(cases.c.closed_on).where(*base, cases.c.closed_on.between(start, end))
-    ).scalars().all()
-    backlog = backlog_monthly(conn, scope, filters)
 
-    def per_month(days) -> pd.Series:
-        return pd.Series(pd.to_datetime(pd.Series(days, dtype="object"))).dt.strftime("%Y-%m").value_counts()
+    def per_month(column: sa.Column) -> pd.Series:
+        # counted per day in the database (a few hundred rows), summed per month here
+        rows = conn.execute(
+            sa.select(column, sa.func.count()).where(*base, column.between(start, end)).group_by(column)
+        ).all()
+        if not rows:
+            return pd.Series(dtype="int64")
+        days = pd.DataFrame(rows, columns=["day", "count"])
+        return days.groupby(pd.to_datetime(days["day"]).dt.strftime("%Y-%m"))["count"].sum()
+
+    received, closed = per_month(cases.c.registered_on), per_month(cases.c.closed_on)
+    backlog = backlog_monthly(conn, scope, filters)
 
     months = backlog["month"].astype(str).str[:7]
     out = pd.DataFrame({"month": months})
-    out["received"] = out["month"].map(per_month(received)).fillna(0).astype("int64")
-    out["closed"] = out["month"].map(per_month(closed)).fillna(0).astype("int64")
+    out["received"] = out["month"].map(received).fillna(0).astype("int64")
+    out["closed"] = out["month"].map(closed).fillna(0).astype("int64")
     out["resolved"] = backlog["resolved"].to_numpy() if not backlog.empty else []
     out["backlog_remaining"] = backlog["remaining"].to_numpy() if not backlog.empty else []
     return out.reset_index(drop=True)

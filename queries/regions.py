@@ -6,6 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dashboard.db import read_frame
 from dashboard.models import regions
 from queries.filters import Filters, Scope, code_in_scope
 
@@ -26,7 +27,7 @@ def region_list(conn: Connection, scope: Scope, level: str, *, boundaries: bool 
         .where(_in_scope(scope), regions.c.level == level)
         .order_by(regions.c.code)
     )
-    frame = pd.DataFrame(conn.execute(stmt).mappings().all())
+    frame = read_frame(conn, stmt)
     if frame.empty:
         return pd.DataFrame(columns=list(REGION_COLUMNS) + (["boundary"] if boundaries else []))
     return frame

@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dashboard.db import read_frame
 from dashboard.models import cases, reminders, units
 from dashboard.reminders import WINDOW, level_for, recorded_on
 from dashboard.rules import assign_colors, load_rules
@@ -49,7 +50,7 @@ def reminder_queue(conn: Connection, scope: Scope, filters: Filters, on: dt.date
             cases.c.clearance_target < on,
         ),
     ]
-    frame = pd.DataFrame(conn.execute(case_list_select(*conditions)).mappings().all())
+    frame = read_frame(conn, case_list_select(*conditions))
     if frame.empty:
         return pd.DataFrame(columns=QUEUE_COLUMNS)
     frame = assign_colors(frame, on, load_rules(conn))

@@ -10,6 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from dashboard.db import read_frame
 from dashboard.draws import COLOR_WEIGHTS, Candidate, age_weight
 from dashboard.models import cases, spot_check_draw_cases, spot_check_draws
 from queries.cases import CASE_LIST_COLUMNS, case_list_select, fetch_case_list
@@ -162,7 +163,7 @@ def draw_history(conn: Connection, scope: Scope, filters: Filters | None = None)
         .where(draws_in_scope(scope))
         .order_by(spot_check_draws.c.id.desc())
     )
-    frame = pd.DataFrame(conn.execute(stmt).mappings().all())
+    frame = read_frame(conn, stmt)
     if frame.empty:
         return pd.DataFrame(
             columns=["draw_id", "created_at", "created_by", "meeting", "method", "seed",
