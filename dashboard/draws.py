@@ -5,7 +5,7 @@ recompute a draw from its seed and candidate list with any SHA-256 tool. Methods
 
 - `simple` (algorithm `sha256-rank-v1`): the n smallest keys; every candidate is
   equally likely.
-- `stratified` (`sha256-stratified-v2`): counties are ordered by their smallest key
+- `stratified` (`sha256-stratified-v1`): counties are ordered by their smallest key
   (a seed-determined order). Each county first gets min(k, its candidates). When n is
   too small for that, places go round-robin in that order (one each, then a second
   each, ...), so counties differ by at most one. The places left after the minimums go
@@ -15,8 +15,6 @@ recompute a draw from its seed and candidate list with any SHA-256 tool. Methods
 - `weighted` (`sha256-weighted-v1`): weighted sampling without replacement
   (Efraimidis–Spirakis): u = (key + 0.5) / 2^256 is uniform in (0, 1); the n smallest
   -ln(u) / weight win, so a case with twice the weight is twice as likely to be first.
-- `per_county` and `sha256-stratified-v1`: algorithms of earlier versions, kept so
-  that their stored draws can still be verified.
 
 Drawn cases are listed in ascending key order (weighted: ascending -ln(u)/weight).
 
@@ -57,12 +55,11 @@ from dashboard.models import (
 
 ALGORITHMS = {  # the algorithm a new draw of each method uses
     "simple": "sha256-rank-v1",
-    "per_county": "sha256-rank-v1",
-    "stratified": "sha256-stratified-v2",
+    "stratified": "sha256-stratified-v1",
     "weighted": "sha256-weighted-v1",
 }
 ALGORITHM_VERSION = ALGORITHMS["simple"]
-METHODS = {"simple": "简单随机", "stratified": "按县区分层", "weighted": "加权随机", "per_county": "每县区至少一件"}
+METHODS = {"simple": "简单随机", "stratified": "按县区分层", "weighted": "加权随机"}
 WEIGHT_BY = {"age": "按积案年限（每满一年加 1）", "color": "按督办颜色（红 3、黄 2、绿 1）"}
 COLOR_WEIGHTS = {"red": 3.0, "yellow": 2.0, "green": 1.0}
 SEED_BITS = 128
@@ -144,15 +141,6 @@ def _ranked(candidates: Sequence[Candidate], seed: str) -> list[Candidate]:
     return sorted(candidates, key=lambda c: (draw_key(seed, c.case_no), c.case_no))
 
 
-def _per_county_v1(ranked: list[Candidate], n: int) -> list[Candidate]:
-    first: dict[str, Candidate] = {}
-    for candidate in ranked:
-        first.setdefault(candidate.county_code, candidate)
-    guaranteed = [c for c in ranked if first.get(c.county_code) is c][:n]
-    taken = {c.case_no for c in guaranteed}
-    return guaranteed + [c for c in ranked if c.case_no not in taken][: n - len(guaranteed)]
-
-
 def _by_county(ranked: list[Candidate]) -> dict[str, list[Candidate]]:
     """Each county's candidates in key order; counties in order of their smallest key."""
     by_county: dict[str, list[Candidate]] = {}
@@ -165,30 +153,6 @@ def _take(ranked: list[Candidate], by_county: dict[str, list[Candidate]], places
     chosen = [c for county in by_county for c in by_county[county][: places[county]]]
     position = {c.case_no: i for i, c in enumerate(ranked)}
     return sorted(chosen, key=lambda c: position[c.case_no])
-
-
-def _stratified_v1(ranked: list[Candidate], n: int, k: int) -> list[Candidate]:
-    """`sha256-stratified-v1` (first version; kept to verify its stored draws)."""
-    by_county = _by_county(ranked)
-    order = list(by_county)
-    places = dict.fromkeys(order, 0)
-    left = n
-    for county in order:
-        give = min(k, len(by_county[county]), left)
-        places[county] += give
-        left -= give
-    remaining = {c: len(by_county[c]) - places[c] for c in order}
-    pool = sum(remaining.values())
-    if left > 0 and pool > 0:
-        left = min(left, pool)
-        quotas = {c: left * remaining[c] / pool for c in order}
-        extra = {c: math.floor(q) for c, q in quotas.items()}
-        spare = left - sum(extra.values())
-        for county in sorted(order, key=lambda c: (-(quotas[c] - extra[c]), c))[:spare]:
-            extra[county] += 1
-        for county in order:
-            places[county] += extra[county]
-    return _take(ranked, by_county, places)
 
 
 @dataclass(frozen=True)
@@ -218,7 +182,7 @@ class Allocation:
 
 
 def allocate(ranked: Sequence[Candidate], n: int, k: int) -> Allocation:
-    """The places of each county in a `sha256-stratified-v2` draw (see module doc)."""
+    """The places of each county in a `sha256-stratified-v1` draw (see module doc)."""
     sizes = {county: len(rows) for county, rows in _by_county(list(ranked)).items()}
     order = list(sizes)
     minimum = {c: min(k, sizes[c]) for c in order}
@@ -273,27 +237,21 @@ def _weighted(candidates: Sequence[Candidate], seed: str, n: int) -> list[Candid
 
 def select(
     candidates: Sequence[Candidate], n: int, seed: str, per_county: bool = False,
-    *, spec: DrawSpec | None = None, algorithm: str | None = None,
+    *, spec: DrawSpec | None = None,
 ) -> list[Candidate]:
     """The drawn candidates in draw order. Pure: same inputs, same output.
-    `algorithm` picks an earlier version of the method's algorithm (verification)."""
-    spec = spec or DrawSpec(n=n, method="per_county" if per_county else "simple")
+    `per_county`: stratified with at least one case per county (when n allows)."""
+    spec = spec or _plain_spec(n, per_county)
     if spec.method == "weighted":
         return _weighted(candidates, seed, spec.n)
     ranked = _ranked(candidates, seed)
-    if spec.method == "per_county":
-        return _per_county_v1(ranked, spec.n)
     if spec.method == "stratified":
-        if algorithm == "sha256-stratified-v1":
-            return _stratified_v1(ranked, spec.n, spec.min_per_county)
         return _stratified(ranked, spec.n, spec.min_per_county)
     return ranked[: spec.n]
 
 
-VERIFIABLE = {  # (method, algorithm version) pairs this code can recompute
-    ("simple", "sha256-rank-v1"), ("per_county", "sha256-rank-v1"), ("weighted", "sha256-weighted-v1"),
-    ("stratified", "sha256-stratified-v1"), ("stratified", "sha256-stratified-v2"),
-}
+def _plain_spec(n: int, per_county: bool) -> DrawSpec:
+    return DrawSpec(n=n, method="stratified", min_per_county=1) if per_county else DrawSpec(n=n, method="simple")
 
 
 def draw_notes(
@@ -334,12 +292,11 @@ def _canonical(record: dict) -> str:
 
 def record_content(
     row, drawn_case_numbers: Sequence[str], candidates: Sequence[Candidate] | None = None,
-    seed_commitment: str | None = None, *, legacy: bool = False,
+    seed_commitment: str | None = None,
 ) -> dict:
     """The fields of a stored draw that its digest covers: the record, the drawn cases,
-    every candidate row (case number, county, weight) and the meeting's commitment.
-    `legacy`: the first version's content (record and drawn cases only)."""
-    content = {
+    every candidate row (case number, county, weight) and the meeting's commitment."""
+    return {
         "created_at": str(row["created_at"]), "created_by": row["created_by"],
         "scope_code": row["scope_code"], "meeting_id": row["meeting_id"], "meeting": row["meeting"],
         "method": row["method"], "params": row["params"], "seed": row["seed"],
@@ -347,12 +304,10 @@ def record_content(
         "candidate_fingerprint": row["candidate_fingerprint"],
         "algorithm_version": row["algorithm_version"], "replaces_draw_id": row["replaces_draw_id"],
         "redraw_reason": row["redraw_reason"], "drawn": list(drawn_case_numbers),
+        "candidates": [[c.case_no, c.county_code, float(c.weight)]
+                       for c in sorted(candidates or (), key=lambda c: c.case_no)],
+        "seed_commitment": seed_commitment,
     }
-    if not legacy:
-        content["candidates"] = [[c.case_no, c.county_code, float(c.weight)]
-                                 for c in sorted(candidates or (), key=lambda c: c.case_no)]
-        content["seed_commitment"] = seed_commitment
-    return content
 
 
 def chain_digest(previous_digest: str | None, content: dict) -> str:
@@ -456,7 +411,7 @@ def record_draw(
     the current draw of its chain. The caller owns the transaction (`engine.begin()`),
     so a failure stores nothing.
     """
-    spec = spec or DrawSpec(n=n, method="per_county" if per_county else "simple")
+    spec = spec or _plain_spec(n, per_county)
     typed = (seed or "").strip()
     if len(typed) > MAX_SEED_LENGTH:
         raise DrawError(f"随机种子最长 {MAX_SEED_LENGTH} 个字符，现为 {len(typed)} 个，请缩短。")
@@ -571,16 +526,12 @@ def _commitment_of(conn: Connection, meeting_id: int | None) -> str | None:
     return conn.execute(sa.select(meetings.c.seed_commitment).where(meetings.c.id == meeting_id)).scalar()
 
 
-def _digest_matches(conn: Connection, row, previous: str | None) -> tuple[bool, bool]:
-    """(matches, legacy): whether the stored digest is the recomputed one, and whether
-    it matched only the first version's content (without candidates and commitment)."""
-    drawn = _stored_drawn(conn, row["id"])
-    content = record_content(row, drawn, _stored_candidates(conn, row["id"]), _commitment_of(conn, row["meeting_id"]))
-    if chain_digest(previous, content) == row["record_digest"]:
-        return True, False
-    if chain_digest(previous, record_content(row, drawn, legacy=True)) == row["record_digest"]:
-        return True, True
-    return False, False
+def _digest_matches(conn: Connection, row, previous: str | None) -> bool:
+    """Whether the stored digest is the one recomputed from the record as it stands
+    (a record without a digest never matches: removing it is an edit too)."""
+    content = record_content(row, _stored_drawn(conn, row["id"]), _stored_candidates(conn, row["id"]),
+                             _commitment_of(conn, row["meeting_id"]))
+    return row["record_digest"] is not None and chain_digest(previous, content) == row["record_digest"]
 
 
 def verify_draw(conn: Connection, draw_id: int) -> Verification:
@@ -596,14 +547,13 @@ def verify_draw(conn: Connection, draw_id: int) -> Verification:
     result.add("candidates", print_fp == row["candidate_fingerprint"] and len(candidates) == row["candidate_count"],
                f"候选清单 {len(candidates)} 件，指纹 {print_fp[:16]}…，记录为 {row['candidate_fingerprint'][:16]}…")
     params = json.loads(row["params"] or "{}")
-    if (row["method"], row["algorithm_version"]) in VERIFIABLE:
+    if ALGORITHMS.get(row["method"]) == row["algorithm_version"]:
         try:
             spec = DrawSpec(n=row["n_requested"], method=row["method"],
                             min_per_county=int(params.get("min_per_county", 1)), weight_by=params.get("weight_by"))
         except (DrawError, TypeError, ValueError):
             spec = None
-        recomputed = [c.case_no for c in select(candidates, spec.n, row["seed"], spec=spec,
-                                                algorithm=row["algorithm_version"])] if spec else []
+        recomputed = [c.case_no for c in select(candidates, spec.n, row["seed"], spec=spec)] if spec else []
         result.add("drawn", recomputed == stored,
                    "按种子重算的抽取结果与记录一致" if recomputed == stored
                    else f"重算结果 {', '.join(recomputed) or '（无法重算）'} 与记录 {', '.join(stored)} 不一致")
@@ -619,11 +569,9 @@ def verify_draw(conn: Connection, draw_id: int) -> Verification:
         result.add("commitment", matches,
                    f"{what}：承诺种子与会前公布的承诺值（SHA-256）一致" if matches
                    else f"{what}：与会前公布的承诺值 {committed[:16]}… 不一致")
-    if row["record_digest"] is not None:
-        ok, legacy = _digest_matches(conn, row, _previous_digest(conn, before_id=draw_id))
-        result.add("record", ok,
-                   ("记录未被改动（存证摘要一致）" + ("；旧版记录，摘要不含候选清单明细和承诺值" if legacy else ""))
-                   if ok else "记录内容、候选清单或承诺值与存证摘要不一致：本记录被改动，或其前一条记录被删除")
+    ok = _digest_matches(conn, row, _previous_digest(conn, before_id=draw_id))
+    result.add("record", ok, "记录未被改动（存证摘要一致）" if ok
+               else "记录内容、候选清单或承诺值与存证摘要不一致：本记录被改动，或其前一条记录被删除")
     _check_chain(conn, draw_id, result)
     return result
 
@@ -638,7 +586,7 @@ def _check_chain(conn: Connection, draw_id: int, result: Verification) -> None:
                     "head_digest": head["record_digest"]}
     previous, broken = None, []
     for r in rows[: position - 1]:
-        if r["record_digest"] is not None and not _digest_matches(conn, r, previous)[0]:
+        if not _digest_matches(conn, r, previous):
             broken.append(r["id"])
         previous = r["record_digest"]
     result.add("chain", not broken,

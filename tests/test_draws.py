@@ -111,8 +111,8 @@ def test_record_and_reopen(writable_city):
     assert reopened["position"].tolist() == [1, 2]
     assert history["draw_id"].tolist() == [draw_id]
     assert history.loc[0, "n_drawn"] == 2
-    assert history.loc[0, "params"] == {"n": 2, "method": "per_county", "min_per_county": 1, "weight_by": None}
-    assert stored.candidate_count == 3 and stored.method == "per_county"
+    assert history.loc[0, "params"] == {"n": 2, "method": "stratified", "min_per_county": 1, "weight_by": None}
+    assert stored.candidate_count == 3 and stored.method == "stratified"
     assert stored.candidate_fingerprint == hashlib.sha256(b"B01\nB02\nB05").hexdigest()
     assert stored_candidates == ["B01", "B02", "B05"]
     assert json.loads(stored.params)["n"] == 2
@@ -209,14 +209,6 @@ def test_equal_remainders_go_to_the_county_first_in_seed_order():
         # 1 each, then one place for two equal quotas of 0.5.
         counts = Counter(c.county_code for c in _stratified(pool, 3, 1, seed))
         assert counts[_seed_order(pool, seed)[0]] == 2
-
-
-def test_first_version_allocation_is_kept_for_old_records():
-    # sha256-stratified-v1 gave all of n=3 to the first county when k=5.
-    for seed in ("a", "b"):
-        drawn = select(SIX, 3, seed, spec=DrawSpec(n=3, method="stratified", min_per_county=5),
-                       algorithm="sha256-stratified-v1")
-        assert {c.county_code for c in drawn} == {_seed_order(SIX, seed)[0]}
 
 
 def test_draw_notes_explain_shortages_in_chinese():

@@ -286,9 +286,10 @@ def test_chain_reports_its_head_and_detects_earlier_edits_and_deletions(city):
     assert fourth["record"] is True and fourth["chain"] is False
 
 
-def test_first_version_records_still_verify(city):
-    """A record stored by the first version: its digest covered the record and the drawn
-    cases only (canonical JSON, recomputed here by hand)."""
+def test_a_digest_that_leaves_out_the_candidates_or_is_removed_fails(city):
+    """Someone who edits the candidate weights and rewrites the digest over the record
+    and drawn cases only (canonical JSON, by hand here) is caught, and so is a record
+    whose digest was simply removed."""
     draw_id, _, _ = _draw(city, seed="7")
     with city.begin() as conn:
         row = conn.execute(sa.select(spot_check_draws).where(spot_check_draws.c.id == draw_id)).mappings().one()
@@ -298,12 +299,18 @@ def test_first_version_records_still_verify(city):
                   "candidate_count", "candidate_fingerprint", "algorithm_version", "replaces_draw_id", "redraw_reason"]
         content = {name: row[name] for name in fields} | {"created_at": str(row["created_at"]), "drawn": drawn}
         text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        conn.execute(spot_check_candidates.update().where(spot_check_candidates.c.draw_id == draw_id)
+                     .values(weight=5.0))
         conn.execute(spot_check_draws.update().where(spot_check_draws.c.id == draw_id)
                      .values(record_digest=hashlib.sha256(text.encode()).hexdigest()))
     with city.connect() as conn:
+        checks = {c["check"]: c["ok"] for c in verify_draw(conn, draw_id).checks}
+    assert checks["record"] is False
+    with city.begin() as conn:
+        conn.execute(spot_check_draws.update().where(spot_check_draws.c.id == draw_id).values(record_digest=None))
+    with city.connect() as conn:
         result = verify_draw(conn, draw_id)
-    assert result.ok
-    assert "旧版记录" in next(c["detail"] for c in result.checks if c["check"] == "record")
+    assert not result.ok and {c["check"]: c["ok"] for c in result.checks}["record"] is False
 
 
 def test_concurrent_draws_chain_one_after_the_other(city_engine):
