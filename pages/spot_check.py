@@ -9,7 +9,6 @@ import streamlit as st
 from dashboard import config
 from dashboard.agenda import agenda_excel, agenda_html, agenda_titles
 from dashboard.draws import (
-    ALGORITHMS,
     METHODS,
     REDRAW_MARK,
     WEIGHT_BY,
@@ -245,7 +244,6 @@ with record_tab:
         st.caption(
             f"随机种子：`{record['seed']}` · "
             f"候选清单指纹（SHA-256）：`{record['candidate_fingerprint']}` · 算法 {record['algorithm_version']}"
-            + ("" if record["algorithm_version"] == ALGORITHMS.get(record["method"]) else "（旧版算法）")
         )
         if pd.notna(record["replaces_draw_id"]):
             st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{record['redraw_reason']}")
