@@ -20,7 +20,7 @@ from dashboard import config, db
 from dashboard.deadlines import DEFAULT_PRESET, LIMIT_NAMES, describe_limit
 from dashboard.draws import DrawError, record_draw
 from dashboard.labels import COLORS, DOMAINS, REMINDER_LEVELS, STAGE_DEADLINES, TRACKS
-from dashboard.models import cases, regions
+from dashboard.models import regions
 from dashboard.setup import DatabaseNotEmpty, initialise
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -657,13 +657,8 @@ def cmd_rules(args) -> int:
 
 
 def cmd_calendar(args) -> int:
-    from dashboard.deadlines import not_closed, recompute
-    from dashboard.workdays import (
-        CalendarFileError,
-        import_holidays,
-        parse_holiday_csv,
-        schedule_years,
-    )
+    from dashboard.deadlines import import_schedule
+    from dashboard.workdays import CalendarFileError, parse_holiday_csv, schedule_years
 
     engine = db.make_engine()
     if args.calendar_command == "list":
@@ -688,9 +683,7 @@ def cmd_calendar(args) -> int:
     except CalendarFileError as error:
         raise UserError(str(error)) from None
     with engine.begin() as conn:
-        plans = import_holidays(conn, rows)
-        # Closed cases keep their deadlines, except provisional ones (now scheduled).
-        changed = recompute(conn, sa.or_(not_closed(), cases.c.deadline_provisional.is_(True)))
+        plans, changed = import_schedule(conn, rows)
     lines = ["已导入："] + [f"  {plan.describe()}" for plan in plans]
     lines.append(f"重新计算期限 {changed} 件（未办结案件，及期限为“暂定”的已办结案件）。")
     print("\n".join(lines))

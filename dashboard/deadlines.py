@@ -34,7 +34,14 @@ from dashboard.models import (
     rule_assignments,
     rule_presets,
 )
-from dashboard.workdays import CALENDAR, UNITS, WORKING, WorkCalendar, load_calendar
+from dashboard.workdays import (
+    CALENDAR,
+    UNITS,
+    WORKING,
+    WorkCalendar,
+    import_holidays,
+    load_calendar,
+)
 
 DEFAULT_PRESET = "national"
 ALL_TRACKS = "*"
@@ -270,6 +277,15 @@ _OUTPUTS = ("preset", "acceptance_due", "handling_due", "feedback_due", "meeting
 def not_closed() -> sa.ColumnElement[bool]:
     """Cases whose deadlines follow changes of the rules: those not closed."""
     return cases.c.closed_on.is_(None)
+
+
+def import_schedule(conn: Connection, rows) -> tuple[list, int]:
+    """Store holiday rows (`workdays.import_holidays`) and recompute the deadlines they
+    touch: cases not closed, and closed cases whose deadlines were provisional (their
+    year now has a schedule); other closed cases keep their deadlines. Returns the
+    import plans and the number of cases whose deadlines changed."""
+    plans = import_holidays(conn, rows)
+    return plans, recompute(conn, sa.or_(not_closed(), cases.c.deadline_provisional.is_(True)))
 
 
 def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int = 200_000) -> int:

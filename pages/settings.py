@@ -1,7 +1,6 @@
 """设置 settings: holiday schedule import, time-limit presets per county, color rules."""
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 
 from dashboard import config
@@ -16,17 +15,14 @@ from dashboard.deadlines import (
     assignment_history,
     describe_limit,
     edit_preset,
+    import_schedule,
     load_presets,
-    not_closed,
-    recompute,
 )
 from dashboard.labels import TRACKS
-from dashboard.models import cases
 from dashboard.workdays import (
     KINDS,
     UNITS,
     CalendarFileError,
-    import_holidays,
     parse_holiday_csv,
     plan_import,
     schedule_years,
@@ -100,8 +96,7 @@ with holiday_tab:
                     st.warning(warning)
             if st.button(f"导入 {len(rows)} 天并重新计算期限", type="primary", key="holiday_import"):
                 with widgets.engine().begin() as conn:
-                    plans = import_holidays(conn, rows)
-                    changed = recompute(conn, sa.or_(not_closed(), cases.c.deadline_provisional.is_(True)))
+                    plans, changed = import_schedule(conn, rows)
                 # An incomplete schedule stays flagged under the table of years.
                 notice("已导入：" + " ".join(plan.describe() for plan in plans)
                        + f" {changed} 件案件（未办结的，及期限为“暂定”的已办结案件）的期限已重新计算。")

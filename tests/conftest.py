@@ -81,6 +81,15 @@ def writable_city(tmp_path):
 
 
 @pytest.fixture
+def city_env(writable_city, monkeypatch):
+    """The command line on a private copy of the fixture city, on its "today"."""
+    url, _ = writable_city
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-06-30")
+    return url
+
+
+@pytest.fixture
 def app_env(writable_city, monkeypatch):
     # AppTest resets Streamlit's legacy `pages/` flag before every run, so each run
     # would be rerouted once through `ensure_navigation()` (losing button clicks).

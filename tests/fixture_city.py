@@ -17,6 +17,7 @@ import json
 
 import sqlalchemy as sa
 
+from dashboard.draws import Candidate
 from dashboard.models import cases, leaders, regions, units
 
 TODAY = dt.date(2026, 6, 30)
@@ -180,3 +181,8 @@ def build(engine: sa.Engine) -> None:
                         f"(SELECT MAX(id) FROM {table}))"
                     )
                 )
+
+
+# A candidate pool for the pure draw tests: 20 cases in four counties of 12, 5, 2 and 1.
+DRAW_POOL = [Candidate(i, f"YX2025-{county}-{i:06d}", f"9901{county}")
+             for i, county in enumerate(["02"] * 12 + ["21"] * 5 + ["22"] * 2 + ["23"], start=1)]

@@ -20,14 +20,6 @@ KPI_KEYS = {
 }
 
 
-@pytest.fixture
-def city_env(writable_city, monkeypatch):
-    url, _ = writable_city
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DASHBOARD_TODAY", "2026-06-30")
-    return url
-
-
 def _json(capsys, argv):
     assert main(argv) == 0
     return json.loads(capsys.readouterr().out)

@@ -25,10 +25,8 @@ from dashboard.draws import (
 from dashboard.models import spot_check_candidates, spot_check_draws
 from queries.filters import Filters, scope_for
 from queries.spot_check import draw_candidates, draw_history, drawn_cases
+from tests.fixture_city import DRAW_POOL as POOL
 from tests.fixture_city import TODAY
-
-POOL = [Candidate(i, f"YX2025-{county}-{i:06d}", f"9901{county}")
-        for i, county in enumerate(["02"] * 12 + ["21"] * 5 + ["22"] * 2 + ["23"], start=1)]
 
 
 def test_same_seed_same_candidates_same_draw():

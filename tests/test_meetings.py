@@ -37,10 +37,8 @@ from dashboard.models import (
 from queries.filters import Filters, scope_for
 from queries.meetings import agenda, follow_ups, notify_list, outcomes
 from queries.spot_check import CandidateOptions, candidate_frame, draw_candidates
+from tests.fixture_city import DRAW_POOL as POOL
 from tests.fixture_city import TODAY
-
-POOL = [Candidate(i, f"YX2025-{county}-{i:06d}", f"9901{county}")
-        for i, county in enumerate(["02"] * 12 + ["21"] * 5 + ["22"] * 2 + ["23"], start=1)]
 
 
 def _by_county(drawn):
@@ -439,14 +437,6 @@ def test_outcomes_and_follow_ups(city):
     assert notes["leader_report"].tolist() == ["已约谈"]
 
 
-@pytest.fixture
-def cli_city(writable_city, monkeypatch):
-    url, _ = writable_city
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("DASHBOARD_TODAY", "2026-06-30")
-    return url
-
-
 def _run(capsys, argv):
     try:
         code = main(argv)
@@ -456,7 +446,7 @@ def _run(capsys, argv):
     return code, out, err
 
 
-def test_cli_meeting_draw_verify_agenda(cli_city, capsys, tmp_path):
+def test_cli_meeting_draw_verify_agenda(city_env, capsys, tmp_path):
     assert main(["meeting", "create", "--title", "七月抽查会", "--at", "2026-07-01 14:30", "--json"]) == 0
     meeting = json.loads(capsys.readouterr().out)
     assert len(meeting["seed_commitment"]) == 64
@@ -488,7 +478,7 @@ def test_cli_meeting_draw_verify_agenda(cli_city, capsys, tmp_path):
     assert sheet.cell(row=1, column=1).value == "督查会议程 · 七月抽查会"
     assert f"随机种子 {redrawn['seed']}" in sheet.cell(row=2, column=1).value
     assert f"随机种子 {redrawn['seed']}" in (tmp_path / "a.html").read_text(encoding="utf-8")
-    with sa.create_engine(cli_city).begin() as conn:
+    with sa.create_engine(city_env).begin() as conn:
         conn.execute(spot_check_draws.update().where(spot_check_draws.c.id == redrawn["draw_id"]).values(seed="x"))
     assert main(["verify-draw", str(redrawn["draw_id"])]) == 1
     assert "核验未通过" in capsys.readouterr().out
@@ -504,12 +494,12 @@ def test_cli_meeting_draw_verify_agenda(cli_city, capsys, tmp_path):
     (["--domain", "自然资源", "--domain", "housing"], 2, {"domains": ["land", "housing"]}),  # B01 B02
     (["--channel", "online"], 1, {"channels": ["online"]}),  # B05
 ])
-def test_cli_draw_filters_match_the_page(cli_city, capsys, argv, count, stored):
+def test_cli_draw_filters_match_the_page(city_env, capsys, argv, count, stored):
     code, out, _ = _run(capsys, ["draw", "--n", "1", "--json", *argv])
     assert code == 0
     result = json.loads(out)
     assert result["candidate_count"] == count
-    with sa.create_engine(cli_city).connect() as conn:
+    with sa.create_engine(city_env).connect() as conn:
         params = json.loads(conn.execute(sa.select(spot_check_draws.c.params)
                                          .where(spot_check_draws.c.id == result["draw_id"])).scalar())
     # The same keys as a draw made on the page.
@@ -518,7 +508,7 @@ def test_cli_draw_filters_match_the_page(cli_city, capsys, argv, count, stored):
     assert stored.items() <= params.items()
 
 
-def test_cli_draw_tells_about_shortages(cli_city, capsys):
+def test_cli_draw_tells_about_shortages(city_env, capsys):
     # 甲区 has 2 candidates, 乙县 1: with k = 2 乙县 gives its only case.
     code, out, err = _run(capsys, ["draw", "--n", "3", "--method", "stratified", "--k", "2", "--json"])
     assert code == 0
@@ -529,7 +519,7 @@ def test_cli_draw_tells_about_shortages(cli_city, capsys):
 
 
 @pytest.fixture
-def redrawn_meeting(cli_city, capsys):
+def redrawn_meeting(city_env, capsys):
     """Meeting #1 (committed) with draw #1 replaced by draw #2; meeting #2 (committed)
     not drawn yet."""
     assert main(["meeting", "create", "--title", "七月", "--at", "2026-07-01 14:30"]) == 0
