@@ -4,8 +4,6 @@ and all cases of the period. Every view is a link (?region=…&from=…&to=… a
 open-case filters drill_colors / drill_stages / drill_unit); moving to another region
 adds a browser history entry, so the back button returns to the previous level."""
 
-import json
-import math
 from urllib.parse import urlencode
 
 import altair as alt
@@ -19,7 +17,7 @@ from queries.cases import open_cases, period_cases
 from queries.drill import mix, monthly_trend
 from queries.filters import Filters, UnknownRegion, scope_for
 from queries.kpi import indicators, indicators_by_region
-from queries.regions import region_list
+from queries.regions import counties, region_list, townships
 
 ensure_navigation()
 
@@ -129,33 +127,19 @@ if region.level != "township":
         for i, (sub_code, sub_name) in enumerate(zip(subs["code"], subs["name"], strict=True)):
             links[i % 4].page_link("pages/drill.py", label=sub_name, query_params=level_params(sub_code))
     with right:
-        with widgets.engine().connect() as conn:
-            shapes = region_list(conn, region, "county" if region.level == "city" else "township", boundaries=True)
-        unresolved = subs.set_index("code")["backlog_unresolved"]
-        top = max(1, int(unresolved.max() or 0))
-        polygons = []
-        for shape in shapes.itertuples():
-            if not shape.boundary:
-                continue
-            geometry = json.loads(shape.boundary)
-            rings = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-            value = int(unresolved.get(shape.code, 0))
-            shade = int(235 - 170 * value / top)
-            for ring in rings:
-                polygons.append({"polygon": ring[0], "code": shape.code, "name": shape.name, "value": value,
-                                 "fill": [235, shade, shade - 10 if shade > 10 else 0, 220]})
+        shapes = widgets.run_query(counties if region.level == "city" else townships, region, filters, True)
+        records = [{"code": code, "name": name, "value": int(value)} for code, name, value
+                   in zip(subs["code"], subs["name"], subs["backlog_unresolved"], strict=True)]
+        breaks = widgets.backlog_breaks(max((r["value"] for r in records), default=0))
+        polygons = widgets.backlog_polygons(shapes, records, "code", "value", breaks)
         if polygons:
-            lon, lat = shapes["lon"].astype(float), shapes["lat"].astype(float)
-            span = max(lon.max() - lon.min(), lat.max() - lat.min(), 0.05)
-            view = pdk.ViewState(longitude=float(lon.mean()), latitude=float(lat.mean()),
-                                 zoom=max(1.0, math.log2(360 / span) - 1.3))
             layer = pdk.Layer("PolygonLayer", polygons, id="drill_regions", get_polygon="polygon",
                               get_fill_color="fill", get_line_color=[90, 90, 90], line_width_min_pixels=1,
                               pickable=True, auto_highlight=True)
             # One map (and selection) per region: a selection made at this level must not
             # survive into the next one, where it would descend again on every run.
             event = st.pydeck_chart(
-                pdk.Deck(layers=[layer], initial_view_state=view, map_provider=None,
+                pdk.Deck(layers=[layer], initial_view_state=widgets.map_view(polygons, 380, 360), map_provider=None,
                          tooltip={"html": "<b>{name}</b><br/>未化解积案 {value} 件"}),
                 on_select="rerun", selection_mode="single-object", key=f"drill_map_{region.region_code}",
                 height=360,
@@ -164,7 +148,8 @@ if region.level != "township":
             if picked and picked[0].get("code") in set(subs["code"]):
                 st.query_params["region"] = picked[0]["code"]
                 st.rerun()
-            st.caption("颜色越深，未化解积案越多；点击地图上的区域可下钻。")
+            widgets.backlog_legend(breaks)
+            st.caption("点击地图上的区域可下钻。")
     widgets.download_buttons(table.drop(columns=["进入"]), f"{region.name}下级{child}指标",
                              f"{region.name}下级{child}指标 · {widgets.describe_filters(region, filters)}",
                              key="drill_children_download")

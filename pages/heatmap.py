@@ -1,11 +1,8 @@
 """积案热力图 backlog heatmap: township choropleth (offline, no base map), township ×
 month matrix, and the unresolved backlog cases of a selected township."""
 
-import json
-import math
 
 import altair as alt
-import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
@@ -16,8 +13,6 @@ from queries.regions import townships
 ensure_navigation()
 
 LAYER_ID = "townships"
-# Sequential palette, light to dark red; class 0 is for townships with no backlog.
-PALETTE = [(236, 236, 236), (254, 229, 217), (252, 174, 145), (251, 106, 74), (222, 45, 38), (165, 15, 21)]
 MATRIX_ROWS = 25
 
 scope = widgets.current_scope()
@@ -30,80 +25,19 @@ backlog = widgets.run_query(backlog_by_township, scope, filters)
 shapes = widgets.run_query(townships, scope, filters, True)
 
 
-def class_breaks(maximum: int) -> list[int]:
-    """Upper bounds of the five non-empty classes (equal intervals, whole numbers)."""
-    step = max(1, math.ceil(maximum / 5))
-    return [step * i for i in range(1, 6)]
-
-
-def class_of(value: int, breaks: list[int]) -> int:
-    if value <= 0:
-        return 0
-    return next(i for i, upper in enumerate(breaks, start=1) if value <= upper or i == 5)
-
-
-def polygon_rows(frame: pd.DataFrame, geometry: pd.DataFrame, breaks: list[int]) -> list[dict]:
-    boundaries = geometry.set_index("code")["boundary"]
-    rows = []
-    for record in frame.to_dict("records"):
-        boundary = boundaries.get(record["township_code"])
-        if not boundary:
-            continue
-        shape = json.loads(boundary)
-        polygons = shape["coordinates"] if shape["type"] == "MultiPolygon" else [shape["coordinates"]]
-        fill = list(PALETTE[class_of(record["unresolved"], breaks)]) + [220]
-        for polygon in polygons:
-            rows.append(
-                {
-                    "polygon": polygon[0],
-                    "fill": fill,
-                    "township_code": record["township_code"],
-                    "township_name": record["township_name"],
-                    "county_name": record["county_name"],
-                    "unresolved": int(record["unresolved"]),
-                    "backlog_total": int(record["backlog_total"]),
-                    "backlog_resolved": int(record["backlog_resolved"]),
-                }
-            )
-    return rows
-
-
-def view_of(geometry: pd.DataFrame) -> pdk.ViewState:
-    lon, lat = geometry["lon"].astype(float), geometry["lat"].astype(float)
-    span = max(lon.max() - lon.min(), (lat.max() - lat.min()) * 1.3, 0.05)
-    return pdk.ViewState(
-        longitude=float((lon.max() + lon.min()) / 2),
-        latitude=float((lat.max() + lat.min()) / 2),
-        zoom=max(1.0, math.log2(360 / span) - 0.1),
-    )
-
-
-def legend(breaks: list[int]) -> str:
-    items = [swatch(PALETTE[0], "0")]
-    lower = 1
-    for i, upper in enumerate(breaks, start=1):
-        items.append(swatch(PALETTE[i], f"{lower}–{upper}" if upper > lower else f"{upper}"))
-        lower = upper + 1
-    return "图例（未化解积案，件）：" + "&emsp;".join(items)
-
-
-def swatch(rgb: tuple[int, int, int], text: str) -> str:
-    r, g, b = rgb
-    return (
-        f"<span style='display:inline-block;width:1.6em;height:0.9em;background:rgb({r},{g},{b});"
-        f"border:1px solid #999;vertical-align:middle;margin-right:0.3em'></span>{text}"
-    )
-
-
 with_shapes = shapes[shapes["code"].isin(backlog["township_code"])]
 if backlog.empty or with_shapes["boundary"].isna().all():
     st.info("所选范围内没有带边界的乡镇，无法绘制地图。请先导入乡镇边界。")
     selected_from_map = None
 else:
-    breaks = class_breaks(int(backlog["unresolved"].max()))
+    breaks = widgets.backlog_breaks(int(backlog["unresolved"].max()))
+    records = [{**record, **{k: int(record[k]) for k in ("unresolved", "backlog_total", "backlog_resolved")}}
+               for record in backlog[["township_code", "township_name", "county_name", "unresolved",
+                                      "backlog_total", "backlog_resolved"]].to_dict("records")]
+    polygons = widgets.backlog_polygons(with_shapes, records, "township_code", "unresolved", breaks)
     layer = pdk.Layer(
         "PolygonLayer",
-        polygon_rows(backlog, with_shapes, breaks),
+        polygons,
         id=LAYER_ID,
         get_polygon="polygon",
         get_fill_color="fill",
@@ -116,7 +50,7 @@ else:
     )
     deck = pdk.Deck(
         layers=[layer],
-        initial_view_state=view_of(with_shapes),
+        initial_view_state=widgets.map_view(polygons, 800, 520),
         map_provider=None,  # no base map (and no map_style: Streamlit then adds none): works offline
         tooltip={
             "html": "<b>{township_name}</b>（{county_name}）<br/>未化解积案 {unresolved} 件<br/>"
@@ -126,7 +60,7 @@ else:
     )
     event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", height=520,
                             key="backlog_map")
-    st.markdown(legend(breaks), unsafe_allow_html=True)
+    widgets.backlog_legend(breaks)
     picked = (event.selection or {}).get("objects", {}).get(LAYER_ID) if event else None
     selected_from_map = picked[0]["township_code"] if picked else None
 

@@ -4,8 +4,11 @@ color legend, case tables and downloads. Page layout lives in the page modules."
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 
 import pandas as pd
+import pydeck as pdk
 import streamlit as st
 from sqlalchemy.engine import Engine
 
@@ -330,6 +333,70 @@ def color_tiles(counts: dict[str, int]) -> None:
     for column, color in zip(columns, ("red", "yellow", "green"), strict=True):
         column.markdown(color_swatch(color, f"**{COLORS[color]}**"), unsafe_allow_html=True)
         column.metric(COLORS[color] + "件数", f"{counts.get(color, 0):,}", label_visibility="collapsed")
+
+
+# ---------------------------------------------------------------- maps
+
+# The one color scale of unresolved backlog on maps: light to dark red in five classes
+# of equal width; class 0 (light grey) for regions with none.
+BACKLOG_PALETTE = [(236, 236, 236), (254, 229, 217), (252, 174, 145), (251, 106, 74), (222, 45, 38),
+                   (165, 15, 21)]
+
+
+def backlog_breaks(maximum: int) -> list[int]:
+    """Upper bounds of the five non-empty classes (equal intervals, whole numbers)."""
+    step = max(1, math.ceil(maximum / 5))
+    return [step * i for i in range(1, 6)]
+
+
+def backlog_class(value: int, breaks: list[int]) -> int:
+    if value <= 0:
+        return 0
+    return next(i for i, upper in enumerate(breaks, start=1) if value <= upper or i == 5)
+
+
+def backlog_legend(breaks: list[int]) -> None:
+    def swatch(rgb: tuple[int, int, int], text: str) -> str:
+        r, g, b = rgb
+        return (f"<span style='display:inline-block;width:1.6em;height:0.9em;background:rgb({r},{g},{b});"
+                f"border:1px solid #999;vertical-align:middle;margin-right:0.3em'></span>{text}")
+
+    items = [swatch(BACKLOG_PALETTE[0], "0")]
+    lower = 1
+    for i, upper in enumerate(breaks, start=1):
+        items.append(swatch(BACKLOG_PALETTE[i], f"{lower}–{upper}" if upper > lower else f"{upper}"))
+        lower = upper + 1
+    st.markdown("图例（未化解积案，件）：" + "&emsp;".join(items), unsafe_allow_html=True)
+
+
+def backlog_polygons(shapes: pd.DataFrame, records: list[dict], key: str, value: str,
+                     breaks: list[int]) -> list[dict]:
+    """One PolygonLayer row per polygon of each record's region (`shapes`: code and
+    boundary GeoJSON), filled by the record's `value` class; the record's fields go
+    along for tooltips and selections."""
+    boundaries = shapes.set_index("code")["boundary"]
+    rows = []
+    for record in records:
+        boundary = boundaries.get(record[key])
+        if not boundary:
+            continue
+        shape = json.loads(boundary)
+        polygons = shape["coordinates"] if shape["type"] == "MultiPolygon" else [shape["coordinates"]]
+        fill = list(BACKLOG_PALETTE[backlog_class(int(record[value]), breaks)]) + [220]
+        rows += [{"polygon": polygon[0], "fill": fill, **record} for polygon in polygons]
+    return rows
+
+
+def map_view(polygons: list[dict], width: int, height: int) -> pdk.ViewState:
+    """A view that frames the polygons (rows of `backlog_polygons`) in a map of about
+    `width` × `height` pixels (deck.gl: 512 pixels show 360° at zoom 0)."""
+    points = [point for row in polygons for point in row["polygon"]]
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    lon_span = max(max(lons) - min(lons), 0.01)
+    lat_span = max(max(lats) - min(lats), 0.01) / math.cos(math.radians((max(lats) + min(lats)) / 2))
+    zoom = math.log2(min(360 / lon_span * width / 512, 360 / lat_span * height / 512)) - 0.1
+    return pdk.ViewState(longitude=(max(lons) + min(lons)) / 2, latitude=(max(lats) + min(lats)) / 2,
+                         zoom=max(1.0, zoom))
 
 
 # ---------------------------------------------------------------- tables

@@ -33,10 +33,12 @@ def region_list(conn: Connection, scope: Scope, level: str, *, boundaries: bool 
     return frame
 
 
-def counties(conn: Connection, scope: Scope, filters: Filters | None = None) -> pd.DataFrame:
-    """Counties in scope (filters are accepted for a uniform signature; regions are not
-    narrowed by them)."""
-    return region_list(conn, scope, "county")
+def counties(
+    conn: Connection, scope: Scope, filters: Filters | None = None, boundaries: bool = False
+) -> pd.DataFrame:
+    """Counties in scope, with boundary GeoJSON if asked (filters are accepted for a
+    uniform signature; regions are not narrowed by them)."""
+    return region_list(conn, scope, "county", boundaries=boundaries)
 
 
 def townships(
