@@ -1,36 +1,66 @@
-"""信访督查看板 — entry point (`streamlit run streamlit_app.py`)."""
+"""信访督查看板 — entry point (`streamlit run streamlit_app.py`).
+
+Nothing is shown before sign-in. Every page is registered (so that a link keeps
+working through the sign-in and refuses clearly when the role may not use it), and
+the sidebar menu lists only the pages of the signed-in role.
+"""
 
 import streamlit as st
 
-from pages import widgets
+from dashboard.permissions import allowed
+from pages import session, widgets
 
 st.set_page_config(page_title="信访督查看板", layout="wide")
 
 widgets.ensure_ready()
 
+# (file, title, url_path, permission the page requires; None: every signed-in user).
 # Every url_path equals its file's name: until the first `st.navigation` call of a
 # server process Streamlit treats `pages/` as a legacy multipage folder and resolves
 # links by file name (see pages/__init__.py), so a deep link must work both ways.
-navigation = st.navigation(
-    {
-        "看板": [
-            st.Page("pages/overview.py", title="总览", url_path="overview", default=True),
-            st.Page("pages/heatmap.py", title="积案热力图", url_path="heatmap"),
-            st.Page("pages/supervision.py", title="三色督办", url_path="supervision"),
-            st.Page("pages/drill.py", title="逐级下钻", url_path="drill"),
-            st.Page("pages/rankings.py", title="排名", url_path="rankings"),
-            st.Page("pages/case.py", title="案件详情", url_path="case"),
-        ],
-        "督查": [
-            st.Page("pages/spot_check.py", title="随机抽查", url_path="spot_check"),
-            st.Page("pages/reminders.py", title="催办", url_path="reminders"),
-            st.Page("pages/leaders.py", title="领导包案", url_path="leaders"),
-        ],
-        "管理": [
-            st.Page("pages/data_import.py", title="数据导入", url_path="data_import"),
-            st.Page("pages/settings.py", title="设置", url_path="settings"),
-        ],
-    }
-)
-widgets.sidebar_filters()
+MENU = {
+    "看板": [
+        ("pages/overview.py", "总览", "overview", "view"),
+        ("pages/heatmap.py", "积案热力图", "heatmap", "view"),
+        ("pages/supervision.py", "三色督办", "supervision", "view"),
+        ("pages/drill.py", "逐级下钻", "drill", "view"),
+        ("pages/rankings.py", "排名", "rankings", "view"),
+        ("pages/case.py", "案件详情", "case", "view"),
+    ],
+    "督查": [
+        ("pages/spot_check.py", "随机抽查", "spot_check", "draw"),
+        ("pages/reminders.py", "催办", "reminders", "view"),
+        ("pages/leaders.py", "领导包案", "leaders", "view"),
+    ],
+    "管理": [
+        ("pages/data_import.py", "数据导入", "data_import", "import"),
+        ("pages/settings.py", "设置", "settings", "settings"),
+        ("pages/users.py", "用户管理", "users", "users"),
+        ("pages/audit_log.py", "审计日志", "audit_log", "audit"),
+    ],
+    "账号": [
+        ("pages/account.py", "修改密码", "account", None),
+    ],
+}
+
+actor = st.session_state.get(session.ACTOR_KEY)
+# The home page: the overview, or for the administrator (no case data) the user list.
+home = "users" if actor is not None and not allowed(actor, "view") else "overview"
+menu = {
+    section: [(st.Page(file, title=title, url_path=path, default=path == home), permission)
+              for file, title, path, permission in entries]
+    for section, entries in MENU.items()
+}
+navigation = st.navigation([page for entries in menu.values() for page, _ in entries], position="hidden")
+
+actor = session.current_actor()
+if actor is None:
+    session.sign_in_form()
+    st.stop()
+if session.must_change_password(actor):
+    session.change_password_form(forced=True)
+    st.stop()
+session.sidebar(actor, menu)
+if allowed(actor, "view"):
+    widgets.sidebar_filters()
 navigation.run()

@@ -80,3 +80,13 @@ def label(mapping: dict[str, str], code: str | None) -> str:
     if code is None:
         return ""
     return mapping.get(code, code)
+
+
+def days_left_text(days_left: int | None) -> str:
+    """剩余 N 天 / 今日到期 / 已超期 N 天 (never a negative count)."""
+    if days_left is None:
+        return "—"
+    days = int(days_left)
+    if days < 0:
+        return f"已超期 {-days} 天"
+    return "今日到期" if days == 0 else f"剩余 {days} 天"

@@ -340,6 +340,61 @@ class MeetingOutcome(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
 
 
+
+class User(Base):
+    """A person who signs in. The password is stored as an argon2id hash only; five
+    failed sign-ins lock the account for 15 minutes (`dashboard.auth`)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50), unique=True)  # sign-in name
+    display_name: Mapped[str | None] = mapped_column(sa.String(50))
+    role: Mapped[str] = mapped_column(sa.String(12))  # city/county/township/supervision/bureau/admin
+    region_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    must_change_password: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    last_signin_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+
+
+class AuditRecord(Base):
+    """One append-only audit record: who did what, when, on which target, in which
+    scope, with what outcome. `digest` chains each record to the one before it
+    (`dashboard.audit`), so an edited or removed record is detected by verify-audit."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime, index=True)
+    user_name: Mapped[str | None] = mapped_column(sa.String(50), index=True)
+    role: Mapped[str | None] = mapped_column(sa.String(12))
+    action: Mapped[str] = mapped_column(sa.String(30), index=True)
+    target: Mapped[str | None] = mapped_column(sa.String(200))
+    scope_code: Mapped[str | None] = mapped_column(sa.String(12))
+    outcome: Mapped[str] = mapped_column(sa.String(10))  # ok / denied / failed
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    channel: Mapped[str] = mapped_column(sa.String(10))  # web / cli
+    digest: Mapped[str] = mapped_column(sa.String(64))
+
+
+class FollowUpReport(Base):
+    """Progress reported on a supervision meeting's follow-up (督查会后跟进) of a case:
+    the township or the supervision office writes what was done since. Append-only."""
+
+    __tablename__ = "follow_up_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_outcomes.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    progress: Mapped[str] = mapped_column(sa.Text)
+    reported_by: Mapped[str] = mapped_column(sa.String(50))
+    reported_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
 regions = Region.__table__
 units = Unit.__table__
 leaders = Leader.__table__
@@ -358,3 +413,6 @@ rule_assignments = RuleAssignment.__table__
 color_rules = ColorRuleRow.__table__
 case_extensions = CaseExtension.__table__
 reminders = Reminder.__table__
+users = User.__table__
+audit_log = AuditRecord.__table__
+follow_up_reports = FollowUpReport.__table__

@@ -1,16 +1,16 @@
-"""Creating the database, and filling it with the sample city on first run."""
+"""Creating and upgrading the database schema (no sample data here: the first run that
+loads the sample city lives in `entrypoints.setup`)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dashboard import config, db
-from dashboard.deadlines import recompute, seed_presets
+from dashboard import auth, db
+from dashboard.deadlines import seed_presets
+from dashboard.models import users
 
-Progress = Callable[[float, str], None]
+FIRST_ADMIN = "admin"
 
 
 class OutdatedDatabase(RuntimeError):
@@ -21,56 +21,42 @@ class DatabaseNotEmpty(RuntimeError):
     """`init` on a database that already holds data, without --force."""
 
 
-def initialise(
-    engine: Engine,
-    *,
-    sample: bool,
-    cases: int = config.DEFAULT_SAMPLE_CASES,
-    seed: int = config.DEFAULT_SAMPLE_SEED,
-    force: bool = False,
-    progress: Progress | None = None,
-) -> dict:
-    """Create the schema (and load the sample city). Refuses a non-empty database
-    unless `force`, in which case every table is dropped first."""
+def bootstrap_admin(engine: Engine) -> str | None:
+    """With no user at all, create the first administrator with a generated one-time
+    password (to be changed at first sign-in) and return it; otherwise None."""
+    with engine.begin() as conn:
+        if conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one():
+            return None
+        password = auth.generate_password()
+        auth.create_user(conn, FIRST_ADMIN, "admin", None, password, must_change=True, display_name="系统管理员")
+    return password
+
+
+def create_database(engine: Engine, *, force: bool = False) -> None:
+    """Create the schema and the rule presets. Refuses a non-empty database unless
+    `force`, in which case every table is dropped first."""
     if not db.is_empty(engine):
         if not force:
             raise DatabaseNotEmpty(
                 "数据库中已有数据，未做任何修改。如确需重建，请加 --force（将删除现有全部数据）。"
             )
         db.drop_schema(engine)
-    started = time.perf_counter()
     db.create_schema(engine)
     with engine.begin() as conn:
         seed_presets(conn)
-    summary: dict = {"sample": sample}
-    if sample:
-        from sample_data.generator import load_sample
-
-        # Generating and writing take most of the time; deadlines the last few percent.
-        scaled = (lambda fraction, message: progress(0.95 * fraction, message)) if progress else None
-        summary.update(load_sample(engine, cases=cases, seed=seed, progress=scaled))
-        if progress:
-            progress(0.96, "按时限规则和节假日计算办理期限…")
-        with engine.begin() as conn:
-            recompute(conn)
-        if progress:
-            progress(1.0, "示例城市已就绪")
-    summary["seconds"] = round(time.perf_counter() - started, 2)
-    return summary
 
 
-def ensure_database(engine: Engine, progress: Progress | None = None) -> bool:
-    """First run: create the database with the sample city. Returns True if it did."""
-    if not db.is_empty(engine):
-        missing = db.missing_columns(engine)
-        if missing:
-            raise OutdatedDatabase(
-                f"数据库结构是旧版本（缺少 {len(missing)} 个字段，如 {missing[0]}）。"
-                "请备份后运行 `python -m dashboard init --sample --force` 重建示例库，或重新导入台账。"
-            )
-        db.create_schema(engine)  # tables added since the database was made
-        with engine.begin() as conn:
-            seed_presets(conn)
-        return False
-    initialise(engine, sample=True, progress=progress)
-    return True
+def upgrade_database(engine: Engine) -> str | None:
+    """An existing database: refuse one whose tables lack columns, add the tables made
+    since, and create the first administrator if it has no user yet (returns the
+    one-time password then)."""
+    missing = db.missing_columns(engine)
+    if missing:
+        raise OutdatedDatabase(
+            f"数据库结构是旧版本（缺少 {len(missing)} 个字段，如 {missing[0]}）。"
+            "请备份后运行 `python -m dashboard init --sample --force` 重建示例库，或重新导入台账。"
+        )
+    db.create_schema(engine)  # tables added since the database was made
+    with engine.begin() as conn:
+        seed_presets(conn)
+    return bootstrap_admin(engine)

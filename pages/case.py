@@ -6,12 +6,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import config
+from dashboard import actions, config
 from dashboard.attachments import EXTENSIONS, KINDS, AttachmentError
 from dashboard.attachments import exists as attachment_exists
 from dashboard.attachments import listing as attachment_listing
 from dashboard.attachments import loader as attachment_loader
-from dashboard.attachments import save as save_attachment
 from dashboard.deadlines import load_presets
 from dashboard.labels import (
     BACKLOG_SOURCES,
@@ -25,9 +24,11 @@ from dashboard.labels import (
     SATISFACTION,
     STAGES,
     TRACKS,
+    days_left_text,
     label,
 )
 from dashboard.meetings import RATINGS
+from dashboard.permissions import Refused, allowed
 from dashboard.privacy import mask_id_no, mask_name, mask_phone
 from dashboard.timeline import (
     STATUS_DONE,
@@ -40,14 +41,15 @@ from dashboard.timeline import (
     stage_durations,
 )
 from dashboard.workdays import WORKING, load_calendar
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 from queries.cases import case_detail, case_events_list, case_people
 from queries.filters import Filters
-from queries.meetings import outcomes
+from queries.meetings import follow_up_progress, outcomes
 from queries.reminders import reminder_log
 from queries.spot_check import draws_with_case
 
 ensure_navigation()
+actor = session.require("view")
 
 scope = widgets.current_scope()
 today = config.today()
@@ -62,10 +64,23 @@ if not case_no:
     st.stop()
 st.query_params["case"] = case_no
 
+# Opening a case is checked against the user's scope and audited (once per session).
+viewed = st.session_state.setdefault("viewed_cases", set())
+if case_no not in viewed:
+    try:
+        actions.view_case(widgets.engine(), actor, case_no)
+    except actions.ActionError:
+        st.error("没有找到该编号的信访件，请核对编号（例如 YX2026-21-001871）。")
+        st.stop()
+    except Refused as error:
+        st.error(str(error))
+        st.stop()
+    viewed.add(case_no)
+
 with widgets.engine().connect() as conn:
     detail = case_detail(conn, scope, case_no, today)
     if detail.empty:
-        st.error(f"没有找到信访件 {case_no}（或不在您的查看范围内）。请核对编号。")
+        st.error("没有找到该编号的信访件，请核对编号。")
         st.stop()
     case = detail.iloc[0]
     events = case_events_list(conn, scope, int(case["case_id"]))
@@ -73,6 +88,7 @@ with widgets.engine().connect() as conn:
     reminders = reminder_log(conn, scope, Filters(), case_id=int(case["case_id"]))
     meeting_notes = outcomes(conn, scope, case_id=int(case["case_id"]))
     draws_of_case = draws_with_case(conn, scope, int(case["case_id"]))
+    progress_reports = follow_up_progress(conn, scope, int(case["case_id"]))
     preset = load_presets(conn).get(case["preset"]) if isinstance(case["preset"], str) else None
     calendar = load_calendar(conn)
 
@@ -88,7 +104,7 @@ st.subheader(f"{case['case_no']} · {case['county_name']}{case['township_name'] 
 if color:
     st.markdown(
         widgets.color_swatch(color, f"**{COLORS[color]}** · {label(STAGES, case['stage'])} · "
-                             f"期限 {shown(case['deadline'])} · 剩余 {int(case['days_left'])} 天"),
+                             f"期限 {shown(case['deadline'])} · {days_left_text(case['days_left'])}"),
         unsafe_allow_html=True,
     )
 else:
@@ -135,6 +151,23 @@ with left:
     st.markdown("**基本情况**")
     st.table(basic.set_index("项目"))
     st.caption("个人信息默认脱敏显示。")
+    if allowed(actor, "reveal"):
+        with st.expander("查看完整个人信息（须写明理由，留痕）"):
+            with st.form("reveal_form", clear_on_submit=True):
+                reason = st.text_input("理由", key="reveal_reason", max_chars=200,
+                                       placeholder="例如：需电话联系信访人告知办理结果")
+                reveal_now = st.form_submit_button("显示完整信息", key="reveal_submit")
+            if reveal_now:  # shown for this view only: the next interaction masks it again
+                try:
+                    full = widgets.run_action(actions.reveal, case_no, reason)
+                except actions.ActionError as error:
+                    st.error(str(error))
+                else:
+                    st.table(pd.DataFrame([("信访人", full["petitioner_name"] or "—"),
+                                           ("联系电话", full["petitioner_phone"] or "—"),
+                                           ("身份证号", full["petitioner_id_no"] or "—")],
+                                          columns=["项目", "内容"]).set_index("项目"))
+                    st.caption("本次查看已记入审计日志；离开或刷新页面后恢复脱敏。")
 with right:
     st.markdown("**办理与期限**")
     st.table(handling.set_index("项目"))
@@ -243,6 +276,27 @@ else:
     widgets.download_buttons(meeting_table, f"{case['case_no']}督查会点评", title + " · 督查会抽查与点评",
                              key="case_meetings_download")
 
+open_follow_up = not meeting_notes.empty and meeting_notes["follow_up_due"].notna().any()
+if not progress_reports.empty:
+    st.markdown("**督查会跟进情况**")
+    progress_table = pd.DataFrame({
+        "填报时间": pd.to_datetime(progress_reports["reported_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+        "跟进情况": progress_reports["progress"], "填报人": progress_reports["reported_by"],
+    })
+    st.dataframe(progress_table, hide_index=True, key="case_follow_ups")
+    widgets.download_buttons(progress_table, f"{case['case_no']}跟进情况", title + " · 督查会跟进情况",
+                             key="case_follow_ups_download")
+if open_follow_up and allowed(actor, "follow_up"):
+    with st.form("follow_up_form", clear_on_submit=True):
+        progress = st.text_area("填报跟进情况（已做工作、进展、下一步）", key="follow_up_progress", max_chars=2000)
+        if st.form_submit_button("提交跟进情况", key="follow_up_submit"):
+            try:
+                widgets.run_action(actions.report_follow_up, case_no, progress)
+            except actions.ActionError as error:
+                st.error(str(error))
+            else:
+                st.rerun()
+
 st.markdown("**附件**（照片、录音、视频、文档）")
 with widgets.engine().connect() as conn:
     files = attachment_listing(conn, int(case["case_id"]))
@@ -261,19 +315,19 @@ else:
                       f"{row.uploaded_by} {row.uploaded_at:%Y-%m-%d %H:%M}")
         if attachment_exists(row.stored_name):
             # The bytes are read when the button is clicked, not on every run of the page.
-            right.download_button("下载", attachment_loader(row.stored_name, row.filename), file_name=row.filename,
+            widgets.export_button(right, "下载", attachment_loader(row.stored_name, row.filename),
+                                  file_name=row.filename, mime="application/octet-stream", what=f"{case_no} 附件",
                                   key=f"attachment_{row.id}")
         else:
             right.caption("文件缺失")
     widgets.download_buttons(file_table, f"{case['case_no']}附件清单", title + " · 附件清单",
                              key="case_attachments_download")
-upload = st.file_uploader("上传附件", type=[e.lstrip(".") for e in EXTENSIONS], key=f"upload_{case['case_no']}")
-if upload is not None and st.button("保存附件", key="save_attachment"):
-    try:
-        with widgets.engine().begin() as conn:
-            save_attachment(conn, int(case["case_id"]), upload.name, upload.getvalue(), uploaded_by="当前用户")
-    except AttachmentError as error:
-        st.error(str(error))
-    else:
-        st.success(f"已保存附件 {upload.name}。")
-        st.rerun()
+if allowed(actor, "attach"):
+    upload = st.file_uploader("上传附件", type=[e.lstrip(".") for e in EXTENSIONS], key=f"upload_{case['case_no']}")
+    if upload is not None and st.button("保存附件", key="save_attachment"):
+        try:
+            widgets.run_action(actions.save_attachment, case_no, upload.name, upload.getvalue())
+        except AttachmentError as error:
+            st.error(str(error))
+        else:
+            st.rerun()

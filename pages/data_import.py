@@ -5,24 +5,23 @@ export the ledger back out."""
 import pandas as pd
 import streamlit as st
 
-from dashboard import config
+from dashboard import actions, config
 from dashboard.ledger import (
     FIELDS,
     REQUIRED,
     LedgerError,
     find_header,
     header_names,
-    import_ledger,
     ledger_frame,
     mapping_toml,
     read_table,
     rejected_csv,
 )
-from dashboard.region_import import import_regions_file
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 from queries.cases import case_ids
 
 ensure_navigation()
+actor = session.require("import")
 
 IGNORE = "（不导入）"
 FIELD_LABELS = {key: f"{header}（{key}）" for key, (header, _) in FIELDS.items()}
@@ -64,8 +63,9 @@ with ledger_tab:
         mapping = {name: chosen_columns.get(i, "") for i, name in enumerate(header)}
         missing = [FIELDS[k][0] for k in REQUIRED if k not in chosen_columns.values()]
         duplicated = sorted({v for v in chosen_columns.values() if list(chosen_columns.values()).count(v) > 1})
-        st.download_button("保存列名对照（TOML）", mapping_toml(mapping).encode("utf-8"),
-                           file_name="列名对照.toml", key="mapping_download")
+        widgets.export_button(st, "保存列名对照（TOML）", lambda: mapping_toml(mapping).encode("utf-8"),
+                              file_name="列名对照.toml", mime="application/toml", key="mapping_download",
+                              what="列名对照")
         if missing:
             st.error(f"还缺少必需的列：{'、'.join(missing)}。请在上面指定。")
         elif duplicated:
@@ -77,17 +77,15 @@ with ledger_tab:
             if check or run:
                 bar = st.progress(0.0, text="正在读取…")
                 try:
-                    with widgets.engine().begin() as conn:
-                        result = import_ledger(
-                            conn, rows, header_row=header_index, columns=chosen_columns, dry_run=check,
-                            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
-                        )
+                    result = widgets.run_action(
+                        actions.import_ledger, rows, file_name=upload.name, header_row=header_index,
+                        columns=chosen_columns, dry_run=check,
+                        progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                    )
                 except LedgerError as error:
                     st.session_state.pop("ledger_result", None)
                     st.error(str(error))
                 else:
-                    if run:
-                        widgets.clear_cache()
                     # kept so the summary stays on screen when a download reruns the page
                     st.session_state["ledger_result"] = (upload.name, result)
                 bar.empty()
@@ -111,8 +109,9 @@ with ledger_tab:
                 st.dataframe(pd.DataFrame(
                     [{"行号": r.row, "列": r.column, "值": r.value, "原因": r.reason} for r in result.rejected]
                 ), hide_index=True, key="ledger_rejections")
-                st.download_button("下载被拒行（CSV）", rejected_csv(result), file_name=f"{upload.name}.被拒行.csv",
-                                   mime="text/csv", key="rejected_download")
+                widgets.export_button(st, "下载被拒行（CSV）", lambda: rejected_csv(result),
+                                      file_name=f"{upload.name}.被拒行.csv", mime="text/csv",
+                                      key="rejected_download", what="台账被拒行")
 
 with region_tab:
     st.markdown(
@@ -124,13 +123,10 @@ with region_tab:
     region_file = st.file_uploader("选择区划 CSV 或边界 GeoJSON", type=["csv", "geojson", "json"], key="region_file")
     if region_file is not None and st.button("导入区划", key="region_run"):
         try:
-            with widgets.engine().begin() as conn:
-                _summary, message = import_regions_file(conn, region_file.getvalue(), region_file.name)
+            _summary, message = widgets.run_action(actions.import_regions, region_file.getvalue(), region_file.name)
         except LedgerError as error:
             st.error(str(error))
         else:
-            widgets.clear_cache()
-            st.cache_data.clear()
             st.success(message)
 
 with export_tab:

@@ -12,14 +12,16 @@ import pydeck as pdk
 import streamlit as st
 
 from dashboard.labels import CHANNELS, DOMAINS, label
-from pages import ensure_navigation, widgets
+from dashboard.scope import region_in_scope
+from pages import ensure_navigation, session, widgets
 from queries.cases import open_cases, period_cases
 from queries.drill import mix, monthly_trend
-from queries.filters import Filters, UnknownRegion, scope_for
+from queries.filters import Filters, scope_for
 from queries.kpi import indicators, indicators_by_region
 from queries.regions import counties, region_list, townships
 
 ensure_navigation()
+actor = session.require("view")
 
 # The period's cases are listed for a county or township, at most this many: a longer list
 # is slow to draw on every run (a city's year runs to tens of thousands of cases).
@@ -31,18 +33,11 @@ filters = widgets.current_filters()
 filters = Filters(filters.date_from, filters.date_to, domains=filters.domains, channels=filters.channels)
 
 code = st.query_params.get("region") or caller.region_code
-try:
-    with widgets.engine().connect() as conn:
-        region = scope_for(conn, code)
-except UnknownRegion:
-    region = None
-inside = region is not None and (
-    caller.level == "city" and region.region_code[:4] == caller.region_code[:4]
-    or region.region_code.startswith(caller.region_code)
-)
-if not inside:
-    st.error(f"区划代码 {code} 不存在或不在您的查看范围内，已回到{caller.name}。")
-    region = caller
+with widgets.engine().connect() as conn:
+    # The link may name any region; only one inside the user's own scope is shown.
+    region = scope_for(conn, code) if region_in_scope(conn, caller, code) else None
+if region is None:
+    session.refuse(widgets.OUT_OF_SCOPE, target=f"链接区划 {code}")
 # Always written: the write is what puts a link's new region into the address bar (and
 # the browser history) when the page is reached from a link to itself.
 st.query_params["region"] = region.region_code

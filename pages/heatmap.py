@@ -6,11 +6,13 @@ import altair as alt
 import pydeck as pdk
 import streamlit as st
 
-from pages import ensure_navigation, widgets
+from dashboard.scope import region_in_scope
+from pages import ensure_navigation, session, widgets
 from queries.backlog import backlog_by_township, backlog_township_month, unresolved_backlog_cases
 from queries.regions import townships
 
 ensure_navigation()
+actor = session.require("view")
 
 LAYER_ID = "townships"
 MATRIX_ROWS = 25
@@ -71,8 +73,13 @@ names = dict(zip(backlog["township_code"], backlog["township_name"] + "（" + ba
 if selected_from_map and selected_from_map != st.session_state.get("heatmap_last_map_pick"):
     st.session_state["heatmap_last_map_pick"] = selected_from_map
     st.session_state["heatmap_township"] = selected_from_map
-elif "heatmap_township" not in st.session_state and st.query_params.get("township") in options:
-    st.session_state["heatmap_township"] = st.query_params["township"]
+elif "heatmap_township" not in st.session_state and st.query_params.get("township"):
+    linked = st.query_params["township"]
+    with widgets.engine().connect() as conn:
+        if not region_in_scope(conn, scope, linked):  # the scope is the user's, not the link's
+            session.refuse(widgets.OUT_OF_SCOPE, target=f"链接乡镇 {linked}")
+    if linked in options:
+        st.session_state["heatmap_township"] = linked
 
 st.subheader("乡镇未化解积案")
 if not options:

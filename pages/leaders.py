@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.labels import LEADER_LEVELS
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 from queries.leaders import leader_board, leader_cases
 
 ensure_navigation()
+actor = session.require("view")
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()

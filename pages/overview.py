@@ -3,11 +3,12 @@
 import altair as alt
 import streamlit as st
 
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 from queries.backlog import backlog_by_township, backlog_monthly
 from queries.kpi import indicators, same_day_last_year
 
 ensure_navigation()
+actor = session.require("view")
 
 TOP_TOWNSHIPS = 10
 

@@ -7,10 +7,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 from queries.rankings import METRICS, describe_comparison, ranking
 
 ensure_navigation()
+actor = session.require("view")
 
 LEVELS = {"county": "县区", "township": "乡镇（街道）"}
 

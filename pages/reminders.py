@@ -3,14 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import config
+from dashboard import actions, config
 from dashboard.labels import DOMAINS, REMINDER_LEVELS, STAGE_DEADLINES
-from dashboard.reminders import LEVELS, record
+from dashboard.permissions import allowed
+from dashboard.reminders import LEVELS
 from dashboard.workdays import load_calendar
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 from queries.reminders import reminder_queue
 
 ensure_navigation()
+actor = session.require("view")
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()
@@ -42,13 +44,20 @@ if queue.empty:
     st.stop()
 
 pending = int((~queue["recorded"]).sum())
-if pending:
+if pending and not allowed(actor, "remind"):
+    st.info(f"其中 {pending} 件今天尚未登记催办（由乡镇、督查室或信访局登记）。")
+elif pending:
     st.info(f"其中 {pending} 件今天尚未登记催办。发出催办后请点击登记，系统留存记录，同一天不会重复登记。")
     if st.button(f"登记今日催办（{pending} 件）", type="primary", key="record_reminders"):
-        with widgets.engine().begin() as conn:
-            new = record(conn, reminder_queue(conn, scope, filters, today), today)
-        st.session_state["reminders_recorded"] = new
-        st.rerun()
+        with widgets.engine().connect() as conn:
+            fresh = reminder_queue(conn, scope, filters, today)
+        try:
+            new = widgets.run_action(actions.record_reminders, fresh, today, today)
+        except actions.ActionError as error:
+            st.error(str(error))
+        else:
+            st.session_state["reminders_recorded"] = new
+            st.rerun()
 else:
     st.success("今天的催办已全部登记。")
 if "reminders_recorded" in st.session_state:

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import config
+from dashboard import actions, config
 from dashboard import rules as color_rules
 from dashboard.deadlines import (
     ALL_TRACKS,
@@ -11,11 +11,8 @@ from dashboard.deadlines import (
     LIMIT_NAMES,
     LIMITS,
     RuleError,
-    assign_preset,
     assignment_history,
     describe_limit,
-    edit_preset,
-    import_schedule,
     load_presets,
 )
 from dashboard.labels import TRACKS
@@ -27,17 +24,18 @@ from dashboard.workdays import (
     plan_import,
     schedule_years,
 )
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 
 ensure_navigation()
+actor = session.require("settings")
 
 SOURCES = {"package": "chinese-calendar 软件包", "table": "管理员导入", "weekends": "未导入：仅按周末推算，期限标为“暂定”"}
 STATUS = {"in_force": "现行", "superseded": "已被后续设定取代", "scheduled": "尚未生效"}
 
 
 def notice(message: str) -> None:
-    """After a save: drop cached figures and show the page again with the new data."""
-    widgets.clear_cache()
+    """After a save: show the page again with the new data (the action has dropped the
+    cached figures it changed)."""
     st.session_state["settings_notice"] = message
     st.rerun()
 
@@ -95,8 +93,7 @@ with holiday_tab:
                 for warning in plan.warnings:
                     st.warning(warning)
             if st.button(f"导入 {len(rows)} 天并重新计算期限", type="primary", key="holiday_import"):
-                with widgets.engine().begin() as conn:
-                    plans, changed = import_schedule(conn, rows)
+                plans, changed = widgets.run_action(actions.import_calendar, rows)
                 # An incomplete schedule stays flagged under the table of years.
                 notice("已导入：" + " ".join(plan.describe() for plan in plans)
                        + f" {changed} 件案件（未办结的，及期限为“暂定”的已办结案件）的期限已重新计算。")
@@ -144,8 +141,8 @@ with preset_tab:
         unit = right.radio("计算方式", list(UNITS), format_func=UNITS.get, horizontal=True, key="edit_unit")
         if st.form_submit_button("保存并重新计算未办结案件", type="primary"):
             try:
-                with widgets.engine().begin() as conn:
-                    changed = edit_preset(conn, edit_name, edit_limit, days=int(days), unit=unit, by="设置页面")
+                changed = widgets.run_action(actions.edit_preset, edit_name, edit_limit, days=int(days), unit=unit)
+                with widgets.engine().connect() as conn:
                     edited = load_presets(conn)[edit_name]
             except RuleError as error:
                 st.error(str(error))
@@ -181,8 +178,8 @@ with preset_tab:
         st.caption("生效日期之前登记的案件仍按原规则；已办结案件保留办理时的期限。同一区划、程序和生效日期的设定会被替换。")
         if st.form_submit_button("保存并重新计算期限", type="primary"):
             try:
-                with widgets.engine().begin() as conn:
-                    changed = assign_preset(conn, region, preset, track, effective_from=effective_from, by="设置页面")
+                changed = widgets.run_action(actions.assign_rule, region, preset, track,
+                                             effective_from=effective_from)
             except RuleError as error:
                 st.error(str(error))
             else:
@@ -221,6 +218,5 @@ with color_tab:
             "沿用全市默认（删除本县区设定）", key="color_use_default")
         if st.form_submit_button("保存三色规则", type="primary"):
             rule = None if use_default else color_rules.ColorRule(int(days), share / 100, red_deadline, red_target)
-            with widgets.engine().begin() as conn:
-                color_rules.save_rule(conn, region, rule, by="设置页面")
+            widgets.run_action(actions.save_color_rule, region, rule)
             notice(f"已保存 {region_names[region]} 的三色规则，所有页面即时生效。")

@@ -6,7 +6,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import config
+from dashboard import actions, config
 from dashboard.agenda import agenda_excel, agenda_html, agenda_titles
 from dashboard.draws import (
     METHODS,
@@ -15,12 +15,11 @@ from dashboard.draws import (
     DrawError,
     DrawSpec,
     draw_notes,
-    record_draw,
     verify_draw,
 )
 from dashboard.labels import BACKLOG_SOURCES, COLORS
-from dashboard.meetings import RATINGS, create_meeting, draw_time, record_outcome, time_left
-from pages import ensure_navigation, widgets
+from dashboard.meetings import RATINGS, draw_time, time_left
+from pages import ensure_navigation, session, widgets
 from queries.meetings import agenda, meeting_list, notify_list, outcomes
 from queries.spot_check import (
     CandidateOptions,
@@ -33,6 +32,7 @@ from queries.spot_check import (
 )
 
 ensure_navigation()
+actor = session.require("draw")
 
 DRAW_METHODS = ("simple", "stratified", "weighted")
 NO_MEETING = 0
@@ -79,15 +79,13 @@ with prepare_tab:
         title = left.text_input("会议名称", value=f"{today:%Y年%m月}视频抽查会", key="meeting_title", max_chars=100)
         day = middle.date_input("会议日期", value=today, key="meeting_day", format="YYYY-MM-DD")
         at = right.time_input("会议时间", value=dt.time(14, 30), key="meeting_time", step=dt.timedelta(minutes=15))
-        left, right = st.columns([3, 4])
-        organiser = left.text_input("组织人", value="市委督查室", key="meeting_by", max_chars=50)
-        commit = right.checkbox("生成并承诺随机种子（推荐）", value=True, key="meeting_commit")
+        commit = st.checkbox("生成并承诺随机种子（推荐）", value=True, key="meeting_commit")
+        st.caption(f"组织人记为当前用户：{actor.label}。")
         if st.form_submit_button("新建督查会"):
             try:
-                with widgets.engine().begin() as conn:
-                    meeting_id, digest = create_meeting(
-                        conn, title=title, scheduled_at=dt.datetime.combine(day, at),
-                        scope_code=scope.region_code, created_by=organiser, commit_seed=commit)
+                meeting_id, digest = widgets.run_action(
+                    actions.create_meeting, title=title, scheduled_at=dt.datetime.combine(day, at),
+                    region_code=scope.region_code, commit_seed=commit)
             except DrawError as error:
                 st.error(str(error))
             else:
@@ -170,9 +168,8 @@ with draw_tab:
         st.dataframe(share, hide_index=True, key="draw_weights")
 
     with st.form("draw_form"):
-        left, middle, right = st.columns(3)
+        left, right = st.columns(2)
         n = left.number_input("抽取件数", min_value=1, max_value=100, value=5, step=1, key="draw_n")
-        drawn_by = middle.text_input("抽取人", value="市委督查室", key="draw_by", max_chars=50)
         seed = "" if committed else right.text_input(
             "随机种子（可不填，自动生成）", key="draw_seed", max_chars=64,
             help="留空时自动生成 128 位随机种子。同一种子、同一候选清单，抽取结果完全相同，可事后复核。")
@@ -182,19 +179,15 @@ with draw_tab:
 
     if submitted:
         try:
-            if not drawn_by.strip():
-                raise DrawError("请填写抽取人后再抽取。")
             spec = DrawSpec(n=int(n), method=method, min_per_county=int(k),
                             weight_by=weight_by if method == "weighted" else None)
             candidates = as_candidates(pool, spec.weight_by)
-            with widgets.engine().begin() as conn:
-                draw_id, used_seed, _ = record_draw(
-                    conn, candidates, int(n), seed=seed, spec=spec,
-                    created_by=drawn_by.strip(), scope_code=scope.region_code,
-                    meeting_id=None if meeting is None else int(meeting_id),
-                    replaces_draw_id=None if replaces == NO_REPLACE else int(replaces), redraw_reason=reason,
-                    params=draw_params(scope, filters, options, today),
-                )
+            draw_id, used_seed, _ = widgets.run_action(
+                actions.draw, candidates, spec=spec, region_code=scope.region_code, seed=seed,
+                meeting_id=None if meeting is None else int(meeting_id),
+                replaces_draw_id=None if replaces == NO_REPLACE else int(replaces), redraw_reason=reason,
+                params=draw_params(scope, filters, options, today),
+            )
         except DrawError as error:
             st.error(str(error))
         else:
@@ -274,12 +267,13 @@ with record_tab:
             )
             title, subtitle = agenda_titles(int(opened), record["meeting"], record["seed"], len(cases), today)
             left, right, _ = st.columns([1, 1, 3])
-            left.download_button("下载议程 Excel", agenda_excel(agenda_frame, title, subtitle),
-                                 file_name=f"议程_{opened}.xlsx",
-                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                                 key="agenda_xlsx")
-            right.download_button("下载打印版议程", agenda_html(agenda_frame, title, subtitle).encode("utf-8"),
-                                  file_name=f"议程_{opened}.html", mime="text/html", key="agenda_html")
+            widgets.export_button(left, "下载议程 Excel", lambda: agenda_excel(agenda_frame, title, subtitle),
+                                  file_name=f"议程_{opened}.xlsx", key="agenda_xlsx", what=f"议程 #{opened}",
+                                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            widgets.export_button(right, "下载打印版议程",
+                                  lambda: agenda_html(agenda_frame, title, subtitle).encode("utf-8"),
+                                  file_name=f"议程_{opened}.html", mime="text/html", key="agenda_html",
+                                  what=f"打印版议程 #{opened}")
             st.markdown("**会前通知**（包案领导及所在县区）")
             notify_table = notify.rename(columns={"county_name": "县区", "leader_name": "包案领导",
                                                   "leader_title": "职务", "cases": "抽中案件"})
@@ -329,16 +323,14 @@ with outcome_tab:
             comment = st.text_area("点评意见", key="outcome_comment")
             left, right = st.columns(2)
             due = left.date_input("跟进时限", value=today + dt.timedelta(days=30), key="outcome_due", format="YYYY-MM-DD")
-            by = right.text_input("记录人", value="市委督查室", key="outcome_by")
+            right.caption(f"记录人：{actor.label}")
             if st.form_submit_button("保存会后记录", type="primary"):
                 try:
-                    with widgets.engine().begin() as conn:
-                        record_outcome(conn, draw_id=int(opened), case_no=case_no, leader_report=report,
-                                       comment=comment, rating=rating, follow_up_due=due, recorded_by=by)
-                except DrawError as error:
+                    widgets.run_action(actions.record_outcome, draw_id=int(opened), case_no=case_no,
+                                       leader_report=report, comment=comment, rating=rating, follow_up_due=due)
+                except (DrawError, actions.ActionError) as error:
                     st.error(str(error))
                 else:
-                    widgets.clear_cache()
                     st.success(f"已保存 {case_no} 的会后记录。")
         with widgets.engine().connect() as conn:
             recorded = outcomes(conn, scope, draw_id=int(opened))

@@ -7,11 +7,12 @@ import streamlit as st
 from dashboard.labels import COLOR_RGB, COLORS
 from dashboard.meetings import RATINGS
 from dashboard.rules import COLOR_ORDER, count_colors
-from pages import ensure_navigation, widgets
+from pages import ensure_navigation, session, widgets
 from queries.meetings import follow_ups
 from queries.supervision import colors_by_county, open_cases
 
 ensure_navigation()
+actor = session.require("view")
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()

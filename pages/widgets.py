@@ -15,12 +15,15 @@ from sqlalchemy.engine import Engine
 from dashboard import config, db
 from dashboard.exports import csv_bytes, excel_bytes
 from dashboard.labels import CHANNELS, COLOR_RGB, COLORS, DOMAINS, STAGES, label
+from dashboard.permissions import Refused
 from dashboard.rules import load_rules
-from dashboard.setup import OutdatedDatabase, ensure_database
-from queries.filters import Filters, Scope, scope_for
+from entrypoints.setup import OutdatedDatabase, ensure_database
+from pages import session
+from queries.filters import Filters, Scope
 from queries.regions import counties, townships
 
 ALL = "全部"
+OUT_OF_SCOPE = "无权限：链接中的区划不在您的查看范围内（或不存在），未显示任何数据。请从左侧菜单重新进入。"
 PROVISIONAL_NOTE = "暂定：该年节假日安排未导入，仅按周末推算"
 
 CASE_COLUMN_LABELS = {
@@ -78,40 +81,79 @@ def ensure_ready() -> None:
 
 
 @st.cache_data(ttl=300, show_spinner="正在查询…")
-def _cached(url: str, name: str, _func, scope: Scope, filters: Filters, args: tuple):
+def _cached(url: str, name: str, _func, scope: Scope, filters: Filters, args: tuple, generations: tuple):
     with _engine_for(url).connect() as conn:
         return _func(conn, scope, filters, *args)
 
 
+# What each query module's results depend on. An action names the subjects it changes
+# (`dashboard.actions`, attribute `invalidates`); their cached results are dropped by
+# bumping the subjects' generations, which are part of the cache key.
+CASE_DATA = ("cases", "rules", "regions")
+QUERY_SUBJECTS = {
+    "queries.regions": ("regions",),
+    "queries.reminders": (*CASE_DATA, "reminders"),
+    "queries.spot_check": (*CASE_DATA, "draws", "meetings"),
+    "queries.meetings": (*CASE_DATA, "draws", "meetings"),
+    "queries.supervision": (*CASE_DATA, "meetings"),
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _generations() -> dict[str, int]:
+    return {}
+
+
+def _generation_key(module: str) -> tuple[int, ...]:
+    generations = _generations()
+    return tuple(generations.get(subject, 0) for subject in QUERY_SUBJECTS.get(module, CASE_DATA))
+
+
+def invalidate(subjects) -> None:
+    generations = _generations()
+    for subject in subjects:
+        generations[subject] = generations.get(subject, 0) + 1
+
+
 def run_query(func, scope: Scope, filters: Filters, *args):
-    """Run a `queries` function with the page's scope and filters, cached for 5 minutes."""
+    """Run a `queries` function with the page's scope and filters, cached for 5 minutes
+    (or until an action changes what it depends on)."""
     name = f"{func.__module__}.{func.__qualname__}"
-    return _cached(config.database_url(), name, func, scope, filters, args)
+    return _cached(config.database_url(), name, func, scope, filters, args, _generation_key(func.__module__))
 
 
-def clear_cache() -> None:
-    _cached.clear()
+def run_action(action, *args, **kwargs):
+    """Call an action (`dashboard.actions`) as the signed-in user and drop the cached
+    data it changes. A refusal is shown and stops the page; other errors go to the
+    caller, which shows them next to its form."""
+    try:
+        result = action(engine(), session.actor(), *args, **kwargs)
+    except Refused as error:
+        st.error(str(error))
+        st.stop()
+    invalidate(action.invalidates)
+    return result
 
 
 # ---------------------------------------------------------------- scope and filters
 
 
 def current_scope() -> Scope:
-    """The caller's region scope. Until sign-in exists every user sees the whole city."""
-    if "scope" not in st.session_state:
-        with engine().connect() as conn:
-            st.session_state["scope"] = scope_for(conn)
-    return st.session_state["scope"]
+    """The signed-in user's region scope: the only scope pages use."""
+    scope = session.actor().scope
+    if scope is None:  # the administrator sees no case data
+        st.stop()
+    return scope
 
 
 @st.cache_data(ttl=600, show_spinner=False)
-def _region_options(url: str, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _region_options(url: str, scope: Scope, generations: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
     with _engine_for(url).connect() as conn:
         return counties(conn, scope), townships(conn, scope)
 
 
 def region_frames(scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return _region_options(config.database_url(), scope)
+    return _region_options(config.database_url(), scope, _generation_key("queries.regions"))
 
 
 def sidebar_filters() -> Filters:
@@ -218,9 +260,13 @@ def _restore_filters(county_frame: pd.DataFrame, township_frame: pd.DataFrame, t
         start = min(start or dt.date(end.year, 1, 1), end)
         st.session_state["filter_period_from_link"] = (start, end)
     county = params.get("county")
-    if county in set(county_frame["code"]):
-        st.session_state["filter_county"] = county
     township = params.get("town")
+    # The scope comes from the user, never from the link: a region outside it is refused.
+    for code, known in ((county, county_frame["code"]), (township, township_frame["code"])):
+        if code and code not in set(known):
+            session.refuse(OUT_OF_SCOPE, target=f"链接区划 {code}")
+    if county:
+        st.session_state["filter_county"] = county
     towns = township_frame if county is None else township_frame[township_frame["county_code"] == county]
     if township in set(towns["code"]):
         st.session_state["filter_township"] = township
@@ -483,8 +529,22 @@ def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str) 
     """CSV (UTF-8 with BOM for Excel) and Excel downloads of a shown table, with the
     filters written above the data. The files are built only when a button is pressed."""
     left, right, _ = st.columns([1, 1, 4])
-    left.download_button("下载 Excel", lambda: excel_bytes(frame, caption), file_name=f"{name}.xlsx",
-                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         key=f"{key}_xlsx", on_click="ignore")
-    right.download_button("下载 CSV", lambda: csv_bytes(frame, caption), file_name=f"{name}.csv",
-                          mime="text/csv", key=f"{key}_csv", on_click="ignore")
+    export_button(left, "下载 Excel", lambda: excel_bytes(frame, caption), file_name=f"{name}.xlsx",
+                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+                  what=caption)
+    export_button(right, "下载 CSV", lambda: csv_bytes(frame, caption), file_name=f"{name}.csv",
+                  mime="text/csv", key=f"{key}_csv", what=caption)
+
+
+def export_button(container, label: str, build, *, file_name: str, mime: str, key: str, what: str) -> None:
+    """A download button whose file is built when asked for; each download leaves an
+    audit record (who downloaded what, with which filters)."""
+    signed_in, url = session.actor(), config.database_url()
+
+    def build_and_audit() -> bytes:
+        from dashboard import actions
+
+        actions.export(_engine_for(url), signed_in, file_name, detail=what[:500])
+        return build()
+
+    container.download_button(label, build_and_audit, file_name=file_name, mime=mime, key=key, on_click="ignore")

@@ -1,4 +1,5 @@
-"""The caller's region scope and the shared filters: the one scope filter of the product."""
+"""The shared sidebar filters and the case conditions built from them with the caller's
+scope (whose one home is `dashboard.scope`)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,16 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from dashboard import config
-from dashboard.models import cases, regions
-
-
-class UnknownRegion(ValueError):
-    """A region code that is not in the database."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The region a caller may see: the whole city, one county or one township."""
-
-    region_code: str
-    level: str  # city / county / township
-    name: str = ""
+from dashboard.models import cases
+from dashboard.scope import (  # noqa: F401  (re-exported: queries take the scope type from here)
+    Scope,
+    UnknownRegion,
+    code_in_scope,
+    scope_condition,
+    scope_for,
+)
 
 
 @dataclass(frozen=True)
@@ -50,52 +44,6 @@ class Filters:
 
     def with_period(self, start: dt.date, end: dt.date) -> Filters:
         return replace(self, date_from=start, date_to=end)
-
-
-def scope_for(conn: Connection, region_code: str | None = None) -> Scope:
-    """The scope of a region code; without a code, the whole city."""
-    if region_code is None:
-        row = conn.execute(
-            sa.select(regions.c.code, regions.c.level, regions.c.name)
-            .where(regions.c.level == "city")
-            .order_by(regions.c.code)
-            .limit(1)
-        ).first()
-        if row is None:
-            raise UnknownRegion("数据库中没有市级区划，请先运行 `python -m dashboard init --sample` 或导入区划。")
-    else:
-        row = conn.execute(
-            sa.select(regions.c.code, regions.c.level, regions.c.name).where(
-                regions.c.code == region_code
-            )
-        ).first()
-        if row is None:
-            raise UnknownRegion(f"区划代码 {region_code} 不存在，请检查代码（县区 6 位，乡镇 9 位）。")
-    return Scope(region_code=row.code, level=row.level, name=row.name)
-
-
-def code_in_scope(column: sa.ColumnElement[str], scope: Scope) -> sa.ColumnElement[bool]:
-    """Restrict a region-code column (of regions, meetings, draws...) to the scope's
-    region and the regions below it, following the region tree (not code prefixes)."""
-    if scope.level == "township":
-        return column == scope.region_code
-    children = sa.select(regions.c.code).where(regions.c.parent_code == scope.region_code)
-    below = [regions.c.code == scope.region_code, regions.c.parent_code == scope.region_code]
-    if scope.level == "city":
-        below.append(regions.c.parent_code.in_(children.scalar_subquery()))
-    return column.in_(sa.select(regions.c.code).where(sa.or_(*below)).scalar_subquery())
-
-
-def scope_condition(scope: Scope, table: sa.Table = cases) -> sa.ColumnElement[bool]:
-    """Restrict a table with county_code/township_code columns to the scope."""
-    if scope.level == "township":
-        return table.c.township_code == scope.region_code
-    if scope.level == "county":
-        return table.c.county_code == scope.region_code
-    # The counties whose parent is the city: an indexed IN, and right for any code scheme.
-    return table.c.county_code.in_(
-        sa.select(regions.c.code).where(regions.c.parent_code == scope.region_code).scalar_subquery()
-    )
 
 
 def case_conditions(

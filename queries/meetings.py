@@ -9,7 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.labels import EVENT_KINDS
-from dashboard.models import case_events, cases, meeting_outcomes, meetings, spot_check_draws
+from dashboard.models import (
+    case_events,
+    cases,
+    follow_up_reports,
+    meeting_outcomes,
+    meetings,
+    spot_check_draws,
+)
 from queries.cases import case_list_select, fetch_case_list
 from queries.filters import Filters, Scope, case_conditions, code_in_scope, scope_condition
 from queries.spot_check import drawn_cases, draws_in_scope
@@ -124,3 +131,16 @@ def follow_ups(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame
                      on="case_id")
     out["follow_up_days_left"] = (pd.to_datetime(out["follow_up_due"]) - pd.Timestamp(as_of)).dt.days
     return out.sort_values(["follow_up_days_left", "case_no"]).reset_index(drop=True)
+
+
+def follow_up_progress(conn: Connection, scope: Scope, case_id: int) -> pd.DataFrame:
+    """Progress reported on a case's meeting follow-ups (in scope), newest first."""
+    stmt = (
+        sa.select(follow_up_reports.c.outcome_id, follow_up_reports.c.reported_at, follow_up_reports.c.progress,
+                  follow_up_reports.c.reported_by)
+        .join(cases, cases.c.id == follow_up_reports.c.case_id)
+        .where(follow_up_reports.c.case_id == case_id, scope_condition(scope))
+        .order_by(follow_up_reports.c.id.desc())
+    )
+    return pd.DataFrame([tuple(r) for r in conn.execute(stmt).all()],
+                        columns=["outcome_id", "reported_at", "progress", "reported_by"])

@@ -13,12 +13,13 @@ each. Every case below is commented with what it contributes to the expected fig
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 
 import sqlalchemy as sa
 
 from dashboard.draws import Candidate
-from dashboard.models import cases, leaders, regions, units
+from dashboard.models import cases, leaders, regions, units, users
 
 TODAY = dt.date(2026, 6, 30)
 CITY, COUNTY_A, COUNTY_B = "880100", "880102", "880121"
@@ -148,6 +149,29 @@ CASES = [
 ]
 
 
+# One user per role (and per county / township where the role has one), all with the
+# password PASSWORD. Named after what they may see, so a test reads as its rule.
+PASSWORD = "fixture-pass"
+USERS = [
+    ("city_user", "city", CITY),
+    ("county_a", "county", COUNTY_A),
+    ("county_b", "county", COUNTY_B),
+    ("town_a1", "township", A1),
+    ("town_b1", "township", B1),
+    ("supervisor", "supervision", CITY),
+    ("bureau", "bureau", CITY),
+    ("admin", "admin", None),
+]
+
+
+@functools.cache
+def _password_hash() -> str:
+    """One argon2 hash of PASSWORD for every fixture user (hashing is slow by design)."""
+    from dashboard.auth import hash_password
+
+    return hash_password(PASSWORD)
+
+
 def build(engine: sa.Engine) -> None:
     """Create the schema and insert the fixture city (on SQLite or PostgreSQL)."""
     from dashboard import db
@@ -181,6 +205,11 @@ def build(engine: sa.Engine) -> None:
                         f"(SELECT MAX(id) FROM {table}))"
                     )
                 )
+        conn.execute(users.insert(), [
+            dict(name=name, display_name=name, role=role, region_code=region, password_hash=_password_hash(),
+                 must_change_password=False, disabled=False, failed_attempts=0, created_at=dt.datetime(2026, 1, 1))
+            for name, role, region in USERS
+        ])
 
 
 # A candidate pool for the pure draw tests: 20 cases in four counties of 12, 5, 2 and 1.

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from dashboard.cli import main
+from entrypoints.cli import main
 
 KPI_KEYS = {
     "period_from", "period_to", "region", "total", "total_same_period_last_year", "yoy",
@@ -100,7 +100,7 @@ def test_outdated_database_is_reported_not_crashed(tmp_path):
     import sqlite3
 
     from dashboard import db
-    from dashboard.setup import OutdatedDatabase, ensure_database
+    from entrypoints.setup import OutdatedDatabase, ensure_database
 
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as old:
@@ -113,7 +113,7 @@ def test_outdated_database_is_reported_not_crashed(tmp_path):
 
 def test_first_run_progress_only_moves_forward(tmp_path):
     from dashboard import db
-    from dashboard.setup import initialise
+    from entrypoints.setup import initialise
 
     calls: list[float] = []
     initialise(db.make_engine(f"sqlite:///{tmp_path / 'first.db'}"), sample=True, cases=500,

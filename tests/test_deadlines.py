@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from dashboard.cli import main
+from entrypoints.cli import main
 from dashboard.deadlines import (
     DEFAULT_PRESETS,
     Preset,

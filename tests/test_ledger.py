@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from dashboard.cli import main
+from entrypoints.cli import main
 from dashboard.ledger import (
     LedgerError,
     find_header,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from scipy.stats import chisquare
 
 from dashboard.agenda import agenda_excel, agenda_html
-from dashboard.cli import main
+from entrypoints.cli import main
 from dashboard.draws import (
     Candidate,
     DrawError,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dashboard.cli import main
+from entrypoints.cli import main
 from dashboard.ledger import LedgerError
 from dashboard.models import regions
 from dashboard.region_import import geometry_problem, import_boundaries, import_region_csv

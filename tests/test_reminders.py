@@ -21,7 +21,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from dashboard.cli import main
+from entrypoints.cli import main
 from dashboard.models import reminders
 from dashboard.reminders import record
 from queries.filters import Filters, scope_for

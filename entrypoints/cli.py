@@ -16,14 +16,23 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from dashboard import config, db
+from dashboard import actions, audit, auth, config, db
 from dashboard.deadlines import DEFAULT_PRESET, LIMIT_NAMES, describe_limit
-from dashboard.draws import DrawError, record_draw
-from dashboard.labels import COLORS, DOMAINS, REMINDER_LEVELS, STAGE_DEADLINES, TRACKS
+from dashboard.draws import DrawError
+from dashboard.labels import (
+    COLORS,
+    DOMAINS,
+    REMINDER_LEVELS,
+    STAGE_DEADLINES,
+    TRACKS,
+    days_left_text,
+)
 from dashboard.models import regions
-from dashboard.setup import DatabaseNotEmpty, initialise
+from dashboard.permissions import ROLES, Actor, Refused
+from dashboard.scope import UnknownRegion, scope_for
+from entrypoints.setup import DatabaseNotEmpty, initialise
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
 CALENDAR_SOURCES = {"package": "chinese-calendar 软件包", "table": "管理员导入", "weekends": "未导入（仅按周末推算）"}
 
 
@@ -82,9 +91,18 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+USER_HELP = "以此用户的角色和区划执行（也可设环境变量 DASHBOARD_USER）；修改数据的命令必须指定"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # --user may stand before or after the command; after it, it overrides.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--user", default=argparse.SUPPRESS, help=USER_HELP)
     parser = _Parser(prog="python -m dashboard", description="信访督查看板 命令行")
+    parser.add_argument("--user", help=USER_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add_parser(*a, parents=[common, *k.pop("parents", [])], **k)
 
     init = sub.add_parser("init", help="建库；加 --sample 载入示例城市")
     init.add_argument("--sample", action="store_true", help="载入虚构示例城市及其案件")
@@ -106,12 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true")
 
     meeting = sub.add_parser("meeting", help="督查会：会前承诺种子、列出会议")
-    meeting_sub = meeting.add_subparsers(dest="meeting_command", required=True, parser_class=_Parser)
+    meeting_sub = _with_user(meeting.add_subparsers(dest="meeting_command", required=True, parser_class=_Parser), common)
     meeting_create = meeting_sub.add_parser("create", help="新建督查会（默认生成并承诺随机种子）")
     meeting_create.add_argument("--title", required=True, help="会议名称")
     meeting_create.add_argument("--at", required=True, type=_datetime, help="会议时间，如 2026-12-01 14:30")
     meeting_create.add_argument("--region", help="区划代码，默认全市")
-    meeting_create.add_argument("--by", default="命令行", help="组织人")
     meeting_create.add_argument("--no-commit", action="store_true", help="不预先生成种子")
     meeting_create.add_argument("--json", action="store_true")
     meeting_list = meeting_sub.add_parser("list", help="列出督查会")
@@ -124,21 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     case = sub.add_parser("case", help="查看一件信访件及其计算期限")
     case.add_argument("case_no", help="信访件编号")
+    case.add_argument("--reveal", action="store_true", help="显示完整个人信息（仅信访局角色，须写 --reason，留痕）")
+    case.add_argument("--reason", help="查看完整个人信息的理由")
     case.add_argument("--json", action="store_true")
 
     extend = sub.add_parser("extend", help="批准延长一件信访件的办理期限")
     extend.add_argument("case_no", help="信访件编号")
     extend.add_argument("--days", type=_positive, required=True, help="延长天数")
     extend.add_argument("--reason", required=True, help="延期理由")
-    extend.add_argument("--approver", required=True, help="批准人")
+    extend.add_argument("--approver", help="批准人，默认为执行命令的用户")
     extend.add_argument("--json", action="store_true")
 
     remind = sub.add_parser("remind", help="“115”催办：列出并登记当天到期的提醒")
-    remind.add_argument("--date", type=_date, help="日期，默认今天")
+    remind.add_argument("--date", type=_date, help="日期，默认今天；未来日期只预览、不登记")
+    remind.add_argument("--preview", action="store_true", help="只列出，不登记（不需要 --user）")
     remind.add_argument("--json", action="store_true")
 
     rules = sub.add_parser("rules", help="时限规则：查看、设定与修改预设")
-    rules_sub = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    rules_sub = _with_user(rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser), common)
     rules_list = rules_sub.add_parser("list", help="列出预设规则和各县区适用情况（含历次设定）")
     rules_list.add_argument("--json", action="store_true")
     assign = rules_sub.add_parser("assign", help="设定县区（或全市默认）自某日起适用的预设规则")
@@ -164,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--json", action="store_true")
 
     region = sub.add_parser("regions", help="区划：导入区划清单和乡镇边界")
-    region_sub = region.add_subparsers(dest="regions_command", required=True, parser_class=_Parser)
+    region_sub = _with_user(region.add_subparsers(dest="regions_command", required=True, parser_class=_Parser), common)
     region_import = region_sub.add_parser("import", help="导入区划 CSV 或乡镇边界 GeoJSON")
     region_import.add_argument("file", help="CSV（code,name,level,parent_code,lon,lat,population）或 .geojson")
     region_import.add_argument("--json", action="store_true")
@@ -179,11 +199,50 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
 
     calendar = sub.add_parser("calendar", help="节假日安排")
-    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser)
+    calendar_sub = _with_user(calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser), common)
     calendar_import = calendar_sub.add_parser("import", help="导入国务院节假日安排（CSV：日期,类型,名称）")
     calendar_import.add_argument("file", help="CSV 文件，类型为 holiday（放假）或 workday（调休上班）")
     calendar_sub.add_parser("list", help="各年份节假日安排的来源")
+
+    user = sub.add_parser("user", help="用户：新建、列出、停用、重置密码（管理员）")
+    user_sub = _with_user(user.add_subparsers(dest="user_command", required=True, parser_class=_Parser), common)
+    user_add = user_sub.add_parser("add", help="新建用户")
+    user_add.add_argument("name", help="用户名（登录名）")
+    user_add.add_argument("--role", required=True, choices=list(ROLES),
+                          help="角色：" + "、".join(f"{k} {v}" for k, v in ROLES.items()))
+    user_add.add_argument("--region", help="区划代码：县领导为县区（6 位），乡镇为乡镇（9 位）")
+    user_add.add_argument("--display-name", help="显示名，如 张三（临江县副县长）")
+    user_add.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
+    user_add.add_argument("--json", action="store_true")
+    user_list = user_sub.add_parser("list", help="列出用户")
+    user_list.add_argument("--json", action="store_true")
+    for verb, text in (("disable", "停用用户（不能再登录）"), ("enable", "重新启用用户")):
+        user_sub.add_parser(verb, help=text).add_argument("name", help="用户名")
+    reset = user_sub.add_parser("reset-password", help="重置密码（用户下次登录须修改）")
+    reset.add_argument("name", help="用户名")
+    reset.add_argument("--password-stdin", action="store_true", help="从标准输入读取新密码（一行）")
+
+    audit_parser = sub.add_parser("audit", help="审计日志（管理员）")
+    audit_sub = _with_user(audit_parser.add_subparsers(dest="audit_command", required=True, parser_class=_Parser),
+                           common)
+    audit_list = audit_sub.add_parser("list", help="列出审计记录（最新在前）")
+    audit_list.add_argument("--from", dest="date_from", type=_date, help="起始日期（含）")
+    audit_list.add_argument("--to", dest="date_to", type=_date, help="截止日期（含）")
+    audit_list.add_argument("--of", dest="of_user", help="只列此用户的记录")
+    audit_list.add_argument("--action", action="append", default=[], help="只列此类操作，可重复，如 reveal、export")
+    audit_list.add_argument("--limit", type=_positive, help="最多列出条数")
+    audit_list.add_argument("--json", action="store_true")
+
+    verify_audit = sub.add_parser("verify-audit", help="核验审计日志的摘要链（管理员）")
+    verify_audit.add_argument("--json", action="store_true")
     return parser
+
+
+def _with_user(subparsers, common):
+    """Sub-subcommands take --user too."""
+    add_parser = subparsers.add_parser
+    subparsers.add_parser = lambda *a, **k: add_parser(*a, parents=[common, *k.pop("parents", [])], **k)
+    return subparsers
 
 
 def _print(payload, as_json: bool, text: str) -> None:
@@ -195,6 +254,12 @@ def _print(payload, as_json: bool, text: str) -> None:
 
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
+
+
+def _yoy(value: float | None) -> str:
+    if value is None:
+        return "同比 —"
+    return f"同比{'上升' if value > 0 else '下降' if value < 0 else '持平'} {abs(value):.1%}"
 
 
 def cmd_init(args) -> int:
@@ -211,12 +276,48 @@ def cmd_init(args) -> int:
         )
     except DatabaseNotEmpty as error:
         raise UserError(str(error)) from None
-    _print(summary, args.json, f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}\n{summary}")
+    audit.record(engine, None, "init", user_name=None,
+                 detail=("示例城市" if args.sample else "空库") + ("，重建" if args.force else ""))
+    text = f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}"
+    if summary.get("demo_users"):
+        text += "\n示例城市的演示账号（密码见 README）：" + "、".join(summary["demo_users"])
+    if summary.get("admin_password"):
+        text += (f"\n已创建管理员账号 admin，一次性密码：{summary['admin_password']}"
+                 "\n（只显示这一次，请妥善保管；首次登录须修改密码。）")
+    _print(summary, args.json, text)
     return EXIT_OK
 
 
+def _actor(engine, args) -> Actor:
+    """The user the command acts as (--user / DASHBOARD_USER), or the read-only console."""
+    name = getattr(args, "user", None) or os.environ.get("DASHBOARD_USER") or None
+    with engine.connect() as conn:
+        try:
+            return auth.cli_actor(conn, name)
+        except auth.AuthError as error:
+            message = str(error)
+    audit.record(engine, None, "signin_failed", user_name=name, outcome="denied", detail="命令行：" + message)
+    raise Refused(message)
+
+
+def _read_scope(engine, actor: Actor, region: str | None, what: str):
+    """The scope of a read command: the actor's own, or a region inside it; the read is
+    audited (refusals too)."""
+    actions.require(engine, actor, "view", action_name="read", target=what)
+    if region:
+        with engine.connect() as conn:
+            scope_for(conn, region)  # an unknown code is bad input (exit 2)
+        actions.require_region(engine, actor, region, action_name="read", target=what)
+        with engine.connect() as conn:
+            scope = scope_for(conn, region)
+    else:
+        scope = actor.scope
+    actions.record_view(engine, actor, "read", target=what, detail=f"区划 {scope.region_code}")
+    return scope
+
+
 def cmd_kpi(args) -> int:
-    from queries.filters import Filters, scope_for
+    from queries.filters import Filters
     from queries.kpi import indicators
 
     filters = Filters(date_from=args.date_from, date_to=args.date_to)
@@ -227,12 +328,14 @@ def cmd_kpi(args) -> int:
         # Colors and backlog are a snapshot at the period's end: a future end would
         # color today's open cases as if that day had come.
         raise UserError(f"截止日期 {end} 晚于今天（{config.today()}），数据只到今天，请把 --to 改为今天或更早。")
-    with db.make_engine().connect() as conn:
-        scope = scope_for(conn, args.region)
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    scope = _read_scope(engine, actor, args.region, f"kpi {start}~{end}")
+    with engine.connect() as conn:
         result = indicators(conn, scope, filters)
     lines = [
         f"{result['region_name']}（{result['region']}） {result['period_from']} 至 {result['period_to']}",
-        f"信访总量 {result['total']} 件，去年同期 {result['total_same_period_last_year']} 件，同比 {_rate(result['yoy'])}",
+        f"信访总量 {result['total']} 件，去年同期 {result['total_same_period_last_year']} 件，{_yoy(result['yoy'])}",
         f"网上信访占比 {_rate(result['online_share'])}",
         f"及时受理率 {_rate(result['timely_acceptance_rate'])}，按期办结率 {_rate(result['on_time_closure_rate'])}",
         f"参评率 {_rate(result['evaluation_rate'])}，满意率 {_rate(result['satisfaction_rate'])}",
@@ -288,7 +391,6 @@ def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
     draw.add_argument("--source", action="append", type=_draw_choice("积案来源", BACKLOG_SOURCES), default=[],
                       help="积案来源，可重复：national 国家局交办 / province 省交办 / local 本地排查")
     draw.add_argument("--min-days", type=_non_negative, default=0, metavar="DAYS", help="最少已历时天数")
-    draw.add_argument("--by", default="命令行", help="抽取人")
     draw.add_argument("--json", action="store_true")
 
 
@@ -321,7 +423,7 @@ def _draw_spec(args):
 def cmd_draw(args) -> int:
     from dashboard.draws import draw_notes
     from dashboard.models import spot_check_draws
-    from queries.filters import Filters, scope_for
+    from queries.filters import Filters
     from queries.spot_check import (
         CandidateOptions,
         as_candidates,
@@ -333,22 +435,26 @@ def cmd_draw(args) -> int:
 
     engine = db.make_engine()
     today = config.today()
+    actor = _actor(engine, args)
+    actions.require(engine, actor, "draw", action_name="draw")
     try:
         spec = _draw_spec(args)
-        with engine.begin() as conn:
-            scope = scope_for(conn, args.region)
-            filters = Filters(domains=tuple(dict.fromkeys(args.domain)), channels=tuple(dict.fromkeys(args.channel)))
-            options = CandidateOptions(colors=tuple(dict.fromkeys(args.color)), sources=tuple(dict.fromkeys(args.source)),
-                                       min_days_open=args.min_days, exclude_last=args.exclude_last,
-                                       meeting_id=args.meeting, replaces_draw_id=args.replaces)
+        with engine.connect() as conn:
+            scope = scope_for(conn, args.region) if args.region else actor.scope
+        actions.require_region(engine, actor, scope.region_code, action_name="draw")
+        filters = Filters(domains=tuple(dict.fromkeys(args.domain)), channels=tuple(dict.fromkeys(args.channel)))
+        options = CandidateOptions(colors=tuple(dict.fromkeys(args.color)), sources=tuple(dict.fromkeys(args.source)),
+                                   min_days_open=args.min_days, exclude_last=args.exclude_last,
+                                   meeting_id=args.meeting, replaces_draw_id=args.replaces)
+        with engine.connect() as conn:
             pool = candidate_frame(conn, scope, filters, today, options)
-            candidates = as_candidates(pool, spec.weight_by)
-            draw_id, seed, _ = record_draw(
-                conn, candidates, args.n, seed=args.seed, spec=spec, created_by=args.by,
-                scope_code=scope.region_code, meeting_id=args.meeting,
-                replaces_draw_id=args.replaces, redraw_reason=args.reason,
-                params=draw_params(scope, filters, options, today),
-            )
+        candidates = as_candidates(pool, spec.weight_by)
+        draw_id, seed, _ = actions.draw(
+            engine, actor, candidates, spec=spec, region_code=scope.region_code, seed=args.seed,
+            meeting_id=args.meeting, replaces_draw_id=args.replaces, redraw_reason=args.reason,
+            params=draw_params(scope, filters, options, today),
+        )
+        with engine.connect() as conn:
             meeting_id = conn.execute(
                 sa.select(spot_check_draws.c.meeting_id).where(spot_check_draws.c.id == draw_id)).scalar()
     except DrawError as error:
@@ -394,7 +500,14 @@ def cmd_draw(args) -> int:
 def cmd_verify_draw(args) -> int:
     from dashboard.draws import verify_draw
 
-    with db.make_engine().connect() as conn:
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    actions.require(engine, actor, "view", action_name="read", target=f"verify-draw #{args.draw_id}")
+    try:
+        actions.require_draw(engine, actor, args.draw_id, action_name="read")
+    except actions.ActionError as error:
+        raise UserError(str(error)) from None
+    with engine.connect() as conn:
         try:
             result = verify_draw(conn, args.draw_id)
         except DrawError as error:
@@ -410,14 +523,14 @@ def cmd_verify_draw(args) -> int:
 
 
 def cmd_meeting(args) -> int:
-    from dashboard.meetings import create_meeting
-    from queries.filters import scope_for
     from queries.meetings import meeting_list
 
     engine = db.make_engine()
+    actor = _actor(engine, args)
     if args.meeting_command == "list":
+        scope = _read_scope(engine, actor, None, "meeting list")
         with engine.connect() as conn:
-            frame = meeting_list(conn, scope_for(conn))
+            frame = meeting_list(conn, scope)
         payload = [
             {"meeting_id": int(r.meeting_id), "title": r.title, "scheduled_at": r.scheduled_at.isoformat(sep=" "),
              "seed_commitment": r.seed_commitment, "revealed": r.revealed_at is not None and not pd.isna(r.revealed_at),
@@ -429,12 +542,11 @@ def cmd_meeting(args) -> int:
         ) or "还没有督查会。")
         return EXIT_OK
     try:
-        with engine.begin() as conn:
-            scope = scope_for(conn, args.region)
-            meeting_id, digest = create_meeting(
-                conn, title=args.title, scheduled_at=args.at, scope_code=scope.region_code,
-                created_by=args.by, commit_seed=not args.no_commit,
-            )
+        with engine.connect() as conn:
+            region = scope_for(conn, args.region).region_code if args.region else None
+        meeting_id, digest = actions.create_meeting(
+            engine, actor, title=args.title, scheduled_at=args.at, region_code=region,
+            commit_seed=not args.no_commit)
     except DrawError as error:
         raise UserError(str(error)) from None
     payload = {"meeting_id": meeting_id, "title": args.title, "scheduled_at": args.at.isoformat(sep=" "),
@@ -446,7 +558,6 @@ def cmd_meeting(args) -> int:
 
 def cmd_agenda(args) -> int:
     from dashboard.agenda import agenda_excel, agenda_html, agenda_titles
-    from queries.filters import scope_for
     from queries.meetings import agenda
     from queries.spot_check import draw_history
 
@@ -459,12 +570,15 @@ def cmd_agenda(args) -> int:
         if not path.parent.is_dir():
             raise UserError(f"无法写入 {path}：目录 {path.parent} 不存在，请先建好目录或换一个路径。")
     today = config.today()
-    with db.make_engine().connect() as conn:
-        scope = scope_for(conn)
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    actions.require(engine, actor, "export", action_name="export", target=f"议程 #{args.draw_id}")
+    with engine.connect() as conn:
+        scope = actor.scope
         frame = agenda(conn, scope, args.draw_id, today)
         history = draw_history(conn, scope)
     if frame.empty:
-        raise UserError(f"抽查记录 #{args.draw_id} 不存在或没有抽中案件。")
+        raise UserError(f"抽查记录 #{args.draw_id} 不存在、没有抽中案件，或不在您的查看范围内。")
     record = history.set_index("draw_id").loc[args.draw_id]
     title, subtitle = agenda_titles(args.draw_id, record["meeting"], record["seed"], len(frame), today)
     contents = {}
@@ -484,6 +598,8 @@ def cmd_agenda(args) -> int:
         for temporary in written:
             temporary.unlink(missing_ok=True)
         raise UserError(f"无法写入 {path}（{error.strerror or error}），请检查路径和写入权限。") from None
+    actions.record_view(engine, actor, "export", target=f"议程 #{args.draw_id}",
+                        detail="、".join(p.name for p in contents))
     print("已导出：" + "、".join(str(p) for p in contents))
     return EXIT_OK
 
@@ -493,21 +609,37 @@ def _iso(value) -> str | None:
 
 
 def cmd_case(args) -> int:
-    from queries.cases import case_detail
-    from queries.filters import Filters, scope_for
+    from dashboard.privacy import mask_id_no, mask_name, mask_phone
+    from queries.cases import case_detail, case_people
+    from queries.filters import Filters
     from queries.reminders import reminder_log
 
     today = config.today()
-    with db.make_engine().connect() as conn:
-        scope = scope_for(conn)
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    if args.reason and not args.reveal:
+        raise UserError("--reason 只与 --reveal 同用。")
+    try:
+        actions.view_case(engine, actor, args.case_no)
+        revealed = actions.reveal(engine, actor, args.case_no, args.reason or "") if args.reveal else None
+    except actions.ActionError as error:
+        raise UserError(str(error)) from None
+    with engine.connect() as conn:
+        scope = actor.scope
         frame = case_detail(conn, scope, args.case_no, today)
-        if frame.empty:
-            raise UserError(f"信访件编号 {args.case_no} 不存在，请检查编号（例如 YX2026-02-000123）。")
         row = frame.iloc[0]
+        people = case_people(conn, scope, int(row["case_id"]))
         log = reminder_log(conn, scope, Filters(), case_id=int(row["case_id"]))
     color = row["color"] if isinstance(row["color"], str) else None
+    petitioner = revealed or {
+        "petitioner_name": mask_name(people.get("petitioner_name")),
+        "petitioner_phone": mask_phone(people.get("petitioner_phone")),
+        "petitioner_id_no": mask_id_no(people.get("petitioner_id_no")),
+    }
     payload = {
         "case_no": row["case_no"],
+        "petitioner": {"name": petitioner["petitioner_name"] or None, "phone": petitioner["petitioner_phone"] or None,
+                       "id_no": petitioner["petitioner_id_no"] or None, "masked": revealed is None},
         "preset": row["preset"],
         "acceptance_due": _iso(row["acceptance_due"]),
         "handling_due": _iso(row["handling_due"]),
@@ -530,7 +662,9 @@ def cmd_case(args) -> int:
         f"适用规则：{row['preset_title'] or payload['preset']}",
         f"受理期限 {payload['acceptance_due'] or '—'}；办理期限 {payload['handling_due'] or '—'}"
         + (f"（含延期 {payload['extension_days']} 日）" if payload["extension_days"] else ""),
-        "督办颜色：" + (COLORS[color] + f"，剩余 {payload['days_left']} 天" if color else "无（已办结）"),
+        "督办颜色：" + (COLORS[color] + "，" + days_left_text(payload["days_left"]) if color else "无（已办结）"),
+        "信访人 {name}，电话 {phone}，身份证号 {id_no}".format(**{k: v or "—" for k, v in payload["petitioner"].items()})
+        + ("（已脱敏）" if payload["petitioner"]["masked"] else "（完整信息，已留痕）"),
     ]
     if payload["provisional"]:
         lines.append("注意：期限所在年份尚未导入节假日安排，暂按周末推算。")
@@ -540,28 +674,33 @@ def cmd_case(args) -> int:
 
 
 def cmd_extend(args) -> int:
-    from dashboard.deadlines import RuleError, extend
+    from dashboard.deadlines import RuleError
 
-    with db.make_engine().begin() as conn:
-        try:
-            due = extend(conn, args.case_no, args.days, reason=args.reason, approver=args.approver,
-                         on=config.today())
-        except RuleError as error:
-            raise UserError(str(error)) from None
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    try:
+        due = actions.extend_deadline(engine, actor, args.case_no, args.days, reason=args.reason,
+                                      approver=args.approver, on=config.today())
+    except (RuleError, actions.ActionError) as error:
+        raise UserError(str(error)) from None
     payload = {"case_no": args.case_no, "handling_due": due.isoformat(), "days": args.days}
     _print(payload, args.json, f"{args.case_no} 已延期 {args.days} 日，新的办理期限 {due:%Y-%m-%d}。")
     return EXIT_OK
 
 
 def cmd_remind(args) -> int:
-    from dashboard.reminders import record
     from dashboard.workdays import load_calendar
-    from queries.filters import Filters, scope_for
+    from queries.filters import Filters
     from queries.reminders import reminder_queue
 
     on = args.date or config.today()
-    with db.make_engine().begin() as conn:
-        scope = scope_for(conn)
+    preview = args.preview or on > config.today()  # a future day has not happened: preview only
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    if not preview:
+        actions.require(engine, actor, "remind", action_name="remind", target=f"{on:%Y-%m-%d}")
+    scope = _read_scope(engine, actor, None, f"remind {on:%Y-%m-%d}")
+    with engine.connect() as conn:
         calendar = load_calendar(conn)
         if not calendar.is_workday(on):  # nothing is sent on rest days
             if args.json:
@@ -570,15 +709,17 @@ def cmd_remind(args) -> int:
                 print(f"{on:%Y-%m-%d} 是休息日，不发催办、不登记；下一个工作日为 {calendar.next_workday(on):%Y-%m-%d}。")
             return EXIT_OK
         queue = reminder_queue(conn, scope, Filters(), on)
-        new = record(conn, queue, on)
+    new = 0 if preview else actions.record_reminders(engine, actor, queue, on, config.today())
     payload = [
-        {"case_no": r.case_no, "unit": r.unit_name, "level": r.level, "due": _iso(r.due),
-         "days_left": int(r.days_left), "provisional": bool(r.provisional), "stage": r.stage}
+        {"case_no": r.case_no, "unit": r.unit_name if isinstance(r.unit_name, str) else None, "level": r.level,
+         "due": _iso(r.due), "days_left": int(r.days_left), "provisional": bool(r.provisional), "stage": r.stage}
         for r in queue.itertuples()
     ]
-    lines = [f"{on:%Y-%m-%d} 催办 {len(payload)} 件（新登记 {new} 件，其余当日已登记）："]
+    head = (f"{on:%Y-%m-%d} 催办 {len(payload)} 件（预览，未登记）：" if preview
+            else f"{on:%Y-%m-%d} 催办 {len(payload)} 件（新登记 {new} 件，其余当日已登记）：")
+    lines = [head]
     lines += [f"[{REMINDER_LEVELS[p['level']]}] {p['case_no']} {p['unit'] or '—'} "
-              f"{STAGE_DEADLINES[p['stage']]} {p['due']} 剩余 {p['days_left']} 天"
+              f"{STAGE_DEADLINES[p['stage']]} {p['due']} {days_left_text(p['days_left'])}"
               for p in payload]
     _print(payload, args.json, "\n".join(lines))
     return EXIT_OK
@@ -601,40 +742,37 @@ ASSIGNMENT_STATUS = {"in_force": "现行", "superseded": "已被后续设定取�
 
 
 def cmd_rules(args) -> int:
-    from dashboard.deadlines import (
-        RuleError,
-        assign_preset,
-        assignment_history,
-        edit_preset,
-        load_presets,
-    )
+    from dashboard.deadlines import RuleError, assignment_history, load_presets
 
     today = config.today()
+    engine = db.make_engine()
+    actor = _actor(engine, args)
     if args.rules_command == "assign":
         effective_from = args.effective_from or today
-        with db.make_engine().begin() as conn:
-            try:
-                changed = assign_preset(conn, args.region, args.preset, args.track,
-                                        effective_from=effective_from, by="命令行")
-            except RuleError as error:
-                raise UserError(str(error)) from None
+        try:
+            changed = actions.assign_rule(engine, actor, args.region, args.preset, args.track,
+                                          effective_from=effective_from)
+        except RuleError as error:
+            raise UserError(str(error)) from None
+        with engine.connect() as conn:
             name = conn.execute(sa.select(regions.c.name).where(regions.c.code == args.region)).scalar()
         track = TRACKS.get(args.track, "全部办理程序") if args.track else "全部办理程序"
         print(f"已设定：{args.region} {name} {track} 自 {effective_from:%Y-%m-%d} 起登记的案件适用 {args.preset}；"
               f"此前登记的案件和已办结案件保留原期限；重新计算期限 {changed} 件。")
         return EXIT_OK
     if args.rules_command == "edit":
-        with db.make_engine().begin() as conn:
-            try:
-                changed = edit_preset(conn, args.name, args.limit, days=args.days, unit=args.unit, by="命令行")
-            except RuleError as error:
-                raise UserError(str(error)) from None
+        try:
+            changed = actions.edit_preset(engine, actor, args.name, args.limit, days=args.days, unit=args.unit)
+        except RuleError as error:
+            raise UserError(str(error)) from None
+        with engine.connect() as conn:
             preset = load_presets(conn)[args.name]
         days, unit = preset.limit(args.limit)
         print(f"已修改“{preset.title}”的{LIMIT_NAMES[args.limit]}时限为 {describe_limit(days, unit) or '无'}；"
               f"重新计算未办结案件的期限 {changed} 件，已办结案件保留原期限。")
         return EXIT_OK
-    with db.make_engine().connect() as conn:
+    _read_scope(engine, actor, None, "rules list")
+    with engine.connect() as conn:
         presets = load_presets(conn)
         history = assignment_history(conn, today)
     payload = {
@@ -657,11 +795,12 @@ def cmd_rules(args) -> int:
 
 
 def cmd_calendar(args) -> int:
-    from dashboard.deadlines import import_schedule
     from dashboard.workdays import CalendarFileError, parse_holiday_csv, schedule_years
 
     engine = db.make_engine()
+    actor = _actor(engine, args)
     if args.calendar_command == "list":
+        _read_scope(engine, actor, None, "calendar list")
         with engine.connect() as conn:
             years = schedule_years(conn)
         lines = []
@@ -675,6 +814,7 @@ def cmd_calendar(args) -> int:
             lines += [f"    注意：{w}" for w in y["warnings"]]
         print("\n".join(lines))
         return EXIT_OK
+    actions.require(engine, actor, "calendar", action_name="calendar", target=args.file)
     path = Path(args.file)
     if not path.is_file():
         raise UserError(f"找不到文件 {path}，请检查路径。")
@@ -682,8 +822,7 @@ def cmd_calendar(args) -> int:
         rows = parse_holiday_csv(path.read_bytes(), path.name)
     except CalendarFileError as error:
         raise UserError(str(error)) from None
-    with engine.begin() as conn:
-        plans, changed = import_schedule(conn, rows)
+    plans, changed = actions.import_calendar(engine, actor, rows)
     lines = ["已导入："] + [f"  {plan.describe()}" for plan in plans]
     lines.append(f"重新计算期限 {changed} 件（未办结案件，及期限为“暂定”的已办结案件）。")
     print("\n".join(lines))
@@ -701,18 +840,20 @@ def _fatal(args, message: str) -> UserError:
 
 
 def cmd_import(args) -> int:
-    from dashboard.ledger import LedgerError, import_ledger, load_mapping, read_table, rejected_csv
+    from dashboard.ledger import LedgerError, load_mapping, read_table, rejected_csv
 
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    actions.require(engine, actor, "import", action_name="import", target=args.file)
     path = Path(args.file)
     if not path.is_file():
         raise _fatal(args, f"找不到文件 {path}，请检查路径。")
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         rows = read_table(path.read_bytes(), path.name, args.encoding)
-        with db.make_engine().begin() as conn:
-            result = import_ledger(conn, rows, mapping=mapping, dry_run=args.dry_run,
-                                   progress=None if args.json else
-                                   (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr)))
+        result = actions.import_ledger(engine, actor, rows, file_name=path.name, mapping=mapping,
+                                       dry_run=args.dry_run, progress=None if args.json else
+                                       (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr)))
     except LedgerError as error:
         raise _fatal(args, str(error)) from None
     except OSError as error:
@@ -741,16 +882,16 @@ def cmd_import(args) -> int:
 
 def cmd_regions(args) -> int:
     from dashboard.ledger import LedgerError
-    from dashboard.region_import import import_regions_file
 
+    engine = db.make_engine()
+    db.create_schema(engine)
+    actor = _actor(engine, args)
+    actions.require(engine, actor, "import", action_name="import_regions", target=args.file)
     path = Path(args.file)
     if not path.is_file():
         raise _fatal(args, f"找不到文件 {path}，请检查路径。")
-    engine = db.make_engine()
-    db.create_schema(engine)
     try:
-        with engine.begin() as conn:
-            summary, text = import_regions_file(conn, path.read_bytes(), path.name)
+        summary, text = actions.import_regions(engine, actor, path.read_bytes(), path.name)
     except LedgerError as error:
         raise _fatal(args, str(error)) from None
     except OSError as error:
@@ -759,8 +900,103 @@ def cmd_regions(args) -> int:
     return EXIT_OK
 
 
+def _new_password(args, name: str) -> tuple[str, bool]:
+    """(password, generated): from standard input (--password-stdin), typed twice at a
+    terminal, or generated (and printed once)."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UserError("标准输入中没有密码：请输入一行密码，或去掉 --password-stdin 自动生成。")
+        return password, False
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass(f"为 {name} 设置密码（直接回车则自动生成）：")
+        if first:
+            if getpass.getpass("再输入一次：") != first:
+                raise UserError("两次输入的密码不一致，未做修改。")
+            return first, False
+    return auth.generate_password(), True
+
+
+def cmd_user(args) -> int:
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    if args.user_command == "list":
+        actions.require(engine, actor, "users", action_name="read", target="user list")
+        actions.record_view(engine, actor, "read", target="user list")
+        with engine.connect() as conn:
+            rows = auth.list_users(conn)
+        payload = [{"name": r["name"], "display_name": r["display_name"], "role": r["role"],
+                    "region": r["region_code"], "region_name": r["region_name"], "disabled": bool(r["disabled"]),
+                    "must_change_password": bool(r["must_change_password"]),
+                    "locked_until": _iso(r["locked_until"]), "last_signin_at": _iso(r["last_signin_at"])}
+                   for r in rows]
+        _print(payload, args.json, "\n".join(
+            f"{p['name']:<20} {ROLES[p['role']]:<4} {p['region_name'] or '—'}"
+            + ("（已停用）" if p["disabled"] else "") + ("（待改密码）" if p["must_change_password"] else "")
+            for p in payload) or "还没有用户。")
+        return EXIT_OK
+    try:
+        if args.user_command == "add":
+            actions.require(engine, actor, "users", action_name="user_add", target=args.name)
+            password, generated = _new_password(args, args.name)
+            actions.add_user(engine, actor, args.name, args.role, args.region, password, must_change=generated,
+                             display_name=args.display_name)
+            payload = {"name": args.name, "role": args.role, "region": args.region,
+                       "password": password if generated else None, "must_change_password": generated}
+            text = f"已新建用户 {args.name}（{ROLES[args.role]}）。"
+            if generated:
+                text += f"\n初始密码：{password}（只显示这一次；首次登录须修改）"
+            _print(payload, args.json, text)
+        elif args.user_command in ("disable", "enable"):
+            actions.set_user_disabled(engine, actor, args.name, args.user_command == "disable")
+            print(f"已{'停用' if args.user_command == 'disable' else '启用'}用户 {args.name}。")
+        else:
+            actions.require(engine, actor, "users", action_name="user_reset", target=args.name)
+            password, generated = _new_password(args, args.name)
+            actions.reset_password(engine, actor, args.name, password)
+            print(f"已重置 {args.name} 的密码" + (f"：{password}（只显示这一次）" if generated else "")
+                  + "；该用户下次登录须修改密码。")
+    except (auth.AuthError, actions.ActionError) as error:
+        raise UserError(str(error)) from None
+    return EXIT_OK
+
+
+def cmd_audit(args) -> int:
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    actions.require(engine, actor, "audit", action_name="read", target="audit list")
+    actions.record_view(engine, actor, "read", target="audit list")
+    with engine.connect() as conn:
+        frame = audit.listing(conn, date_from=args.date_from, date_to=args.date_to, user=args.of_user,
+                              actions=tuple(args.action), limit=args.limit)
+    payload = [
+        {"at": r.at.isoformat(sep=" "), "user": r.user, "role": r.role, "action": r.action, "target": r.target,
+         "scope": r.scope, "outcome": r.outcome, "detail": r.detail, "channel": r.channel}
+        for r in frame.itertuples()
+    ]
+    _print(payload, args.json, "\n".join(
+        f"{p['at']} {p['user'] or '—'} {audit.ACTIONS.get(p['action'], p['action'])} {p['target'] or ''} "
+        f"[{audit.OUTCOMES.get(p['outcome'], p['outcome'])}]" for p in payload) or "没有审计记录。")
+    return EXIT_OK
+
+
+def cmd_verify_audit(args) -> int:
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    actions.require(engine, actor, "audit", action_name="read", target="verify-audit")
+    with engine.connect() as conn:
+        check = audit.verify(conn)
+    actions.record_view(engine, actor, "read", target="verify-audit", detail="通过" if check.ok else "未通过")
+    payload = {"ok": check.ok, "length": check.length, "head_digest": check.head_digest,
+               "first_broken_id": check.first_broken_id}
+    _print(payload, args.json, ("核验通过：" if check.ok else "核验未通过！") + check.detail)
+    return EXIT_OK if check.ok else EXIT_ERROR
+
+
 def cmd_bench(args) -> int:
-    from dashboard import bench
+    from entrypoints import bench
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -783,12 +1019,12 @@ COMMANDS = {
     "init": cmd_init, "kpi": cmd_kpi, "draw": cmd_draw, "verify-draw": cmd_verify_draw,
     "meeting": cmd_meeting, "agenda": cmd_agenda, "case": cmd_case, "extend": cmd_extend,
     "remind": cmd_remind, "rules": cmd_rules, "calendar": cmd_calendar, "bench": cmd_bench,
+    "user": cmd_user, "audit": cmd_audit, "verify-audit": cmd_verify_audit,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from queries.filters import UnknownRegion
 
     try:
         code = COMMANDS[args.command](args)
@@ -802,7 +1038,12 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):  # stdout is not a file (captured)
             pass
         return EXIT_ERROR
-    except (UserError, UnknownRegion) as error:
+    except Refused as error:
+        print(f"拒绝：{error}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps({"error": str(error), "exit_code": EXIT_REFUSED}, ensure_ascii=False))
+        return EXIT_REFUSED
+    except (UserError, UnknownRegion, actions.ActionError, auth.AuthError) as error:
         print(f"错误：{error}", file=sys.stderr)
         return EXIT_USAGE
     except (OperationalError, ProgrammingError) as error:

@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from dashboard import config, db
-from dashboard.setup import initialise
+from entrypoints.setup import initialise
 
 # Targets at the default sample size (50,000 cases) on a 2-core machine. A query or page
 # over target is reported as such; the command's exit code stays 0 (a benchmark informs).

@@ -1,0 +1,360 @@
+"""The actions layer: one function per write, called by the pages and the command line.
+
+Each action (1) checks the actor's role (`dashboard.permissions`) and that every
+target lies in the actor's scope (`dashboard.scope`); a refusal raises `Refused`
+after a `denied` audit record has been committed on its own; (2) writes in one
+transaction together with its `ok` audit record, so both or neither are stored; and
+(3) names the cached page data it makes stale in its `invalidates` attribute (subjects:
+cases, rules, draws, meetings, reminders, regions, users), which the pages use to drop
+exactly those cached queries.
+
+Bad input raises the module's own error (DrawError, RuleError, LedgerError …) with a
+Chinese message; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from dashboard import attachments, audit, auth, deadlines, draws, meetings, reminders, rules
+from dashboard.models import cases, follow_up_reports, meeting_outcomes, spot_check_draws
+from dashboard.permissions import Actor, Refused, allowed, refusal_message, scope_message
+from dashboard.scope import region_in_scope, scope_condition
+
+
+class ActionError(ValueError):
+    """Bad input to an action; the message says what is wrong and what to do."""
+
+
+def action(*invalidates: str) -> Callable:
+    """Mark a function as an action and say which cached subjects it makes stale."""
+    def mark(fn):
+        fn.invalidates = frozenset(invalidates)
+        return fn
+    return mark
+
+
+# ------------------------------------------------------------------ checks
+
+
+def require(engine: Engine, actor: Actor, permission: str, *, action_name: str | None = None,
+            target: str | None = None) -> None:
+    """Refuse (and audit the refusal) unless the actor's role has the permission."""
+    if not allowed(actor, permission):
+        audit.record(engine, actor, action_name or permission, target=target, outcome="denied",
+                     detail=f"角色无此权限：{permission}")
+        raise Refused(refusal_message(actor, permission))
+
+
+def require_region(engine: Engine, actor: Actor, region_code: str | None, *, action_name: str,
+                   target: str | None = None) -> None:
+    """Refuse (and audit) a region outside the actor's scope (or unknown)."""
+    with engine.connect() as conn:
+        inside = actor.scope is not None and region_in_scope(conn, actor.scope, region_code)
+    if not inside:
+        audit.record(engine, actor, action_name, target=target or region_code, outcome="denied",
+                     detail="区划不在查看范围内")
+        raise Refused(scope_message(actor))
+
+
+def require_case(engine: Engine, actor: Actor, case_no: str, *, action_name: str) -> int:
+    """The id of a case in the actor's scope. An unknown number is bad input
+    (ActionError); a case outside the scope is refused and audited."""
+    case_no = (case_no or "").strip()
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(cases.c.id).where(cases.c.case_no == case_no)).first()
+        inside = row is not None and actor.scope is not None and conn.execute(
+            sa.select(sa.func.count()).select_from(cases).where(cases.c.id == row.id, scope_condition(actor.scope))
+        ).scalar_one() > 0
+    if row is None:
+        raise ActionError(f"信访件编号 {case_no} 不存在，请核对编号。")
+    if not inside:
+        audit.record(engine, actor, action_name, target=case_no, outcome="denied", detail="案件不在查看范围内")
+        raise Refused(f"无权限：信访件 {case_no} 不在您的查看范围（{actor.scope.name if actor.scope else '无'}）内，"
+                      "未显示任何数据。")
+    return int(row.id)
+
+
+def require_draw(engine: Engine, actor: Actor, draw_id: int, *, action_name: str) -> None:
+    with engine.connect() as conn:
+        scope_code = conn.execute(
+            sa.select(spot_check_draws.c.scope_code).where(spot_check_draws.c.id == draw_id)).scalar()
+    if scope_code is None:
+        raise ActionError(f"抽查记录 #{draw_id} 不存在。")
+    require_region(engine, actor, scope_code, action_name=action_name, target=f"抽查记录 #{draw_id}")
+
+
+# ------------------------------------------------------------------ reading that is audited
+
+
+def record_view(engine: Engine, actor: Actor, action_name: str, target: str | None = None,
+                detail: str | None = None) -> None:
+    """Audit a read: a case view, an export, a command-line query."""
+    audit.record(engine, actor, action_name, target=target, detail=detail)
+
+
+def view_case(engine: Engine, actor: Actor, case_no: str) -> int:
+    """Check that the actor may open a case (role and scope) and audit the view."""
+    require(engine, actor, "view", action_name="view_case", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="view_case")
+    audit.record(engine, actor, "view_case", target=case_no)
+    return case_id
+
+
+def export(engine: Engine, actor: Actor, what: str, detail: str | None = None) -> None:
+    """Audit a download (called when the file is built, i.e. when it is asked for)."""
+    require(engine, actor, "export", action_name="export", target=what)
+    audit.record(engine, actor, "export", target=what, detail=detail)
+
+
+def reveal(engine: Engine, actor: Actor, case_no: str, reason: str) -> dict:
+    """The unmasked personal data of one case, for this view only; the reason is kept
+    in the audit record."""
+    require(engine, actor, "reveal", action_name="reveal", target=case_no)
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ActionError("请写明查看完整个人信息的理由（至少 4 个字），例如：需电话联系信访人告知办理结果。")
+    case_id = require_case(engine, actor, case_no, action_name="reveal")
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(cases.c.petitioner_name, cases.c.petitioner_phone, cases.c.petitioner_id_no)
+                           .where(cases.c.id == case_id)).mappings().one()
+        audit.append(conn, actor, "reveal", target=case_no, detail=f"理由：{reason[:500]}")
+    return dict(row)
+
+
+# ------------------------------------------------------------------ spot checks and meetings
+
+
+@action("meetings")
+def create_meeting(engine: Engine, actor: Actor, *, title: str, scheduled_at: dt.datetime,
+                   region_code: str | None = None, commit_seed: bool = True) -> tuple[int, str | None]:
+    require(engine, actor, "meeting", action_name="meeting", target=title)
+    region_code = region_code or actor.scope.region_code
+    require_region(engine, actor, region_code, action_name="meeting", target=title)
+    with engine.begin() as conn:
+        meeting_id, digest = meetings.create_meeting(
+            conn, title=title, scheduled_at=scheduled_at, scope_code=region_code, created_by=actor.label,
+            commit_seed=commit_seed)
+        audit.append(conn, actor, "meeting", target=f"督查会 #{meeting_id}",
+                     detail=f"{title.strip()}，{scheduled_at:%Y-%m-%d %H:%M}")
+    return meeting_id, digest
+
+
+@action("draws", "meetings")
+def draw(engine: Engine, actor: Actor, candidates: Sequence[draws.Candidate], *, spec: draws.DrawSpec,
+         region_code: str, seed: str | None = None, meeting_id: int | None = None,
+         replaces_draw_id: int | None = None, redraw_reason: str | None = None,
+         params: dict | None = None) -> tuple[int, str, list[draws.Candidate]]:
+    """Draw from `candidates` (the caller's pool from queries.spot_check) and store it."""
+    require(engine, actor, "draw", action_name="draw")
+    require_region(engine, actor, region_code, action_name="draw")
+    with engine.connect() as conn:
+        outside = [c for c in {c.county_code for c in candidates}
+                   if not region_in_scope(conn, actor.scope, c)]
+    if outside:
+        audit.record(engine, actor, "draw", outcome="denied", detail="候选案件不在查看范围内")
+        raise Refused(scope_message(actor))
+    with engine.begin() as conn:
+        draw_id, used_seed, drawn = draws.record_draw(
+            conn, candidates, spec.n, seed=seed, spec=spec, created_by=actor.label, scope_code=region_code,
+            meeting_id=meeting_id, replaces_draw_id=replaces_draw_id, redraw_reason=redraw_reason, params=params)
+        audit.append(conn, actor, "draw", target=f"抽查记录 #{draw_id}",
+                     detail=f"候选 {len(candidates)} 件，抽中 {len(drawn)} 件"
+                     + (f"，替换 #{replaces_draw_id}" if replaces_draw_id else ""))
+    return draw_id, used_seed, drawn
+
+
+@action("meetings", "draws")
+def record_outcome(engine: Engine, actor: Actor, *, draw_id: int, case_no: str, leader_report: str,
+                   comment: str | None, rating: str, follow_up_due: dt.date | None) -> int:
+    require(engine, actor, "outcome", action_name="outcome", target=f"抽查记录 #{draw_id}")
+    require_draw(engine, actor, draw_id, action_name="outcome")
+    require_case(engine, actor, case_no, action_name="outcome")
+    with engine.begin() as conn:
+        outcome_id = meetings.record_outcome(
+            conn, draw_id=draw_id, case_no=case_no, leader_report=leader_report, comment=comment,
+            rating=rating, follow_up_due=follow_up_due, recorded_by=actor.label)
+        audit.append(conn, actor, "outcome", target=case_no, detail=f"抽查记录 #{draw_id}，评价 {rating}")
+    return outcome_id
+
+
+@action("meetings")
+def report_follow_up(engine: Engine, actor: Actor, case_no: str, progress: str) -> int:
+    """Progress on the open follow-up of a case (the latest meeting outcome with a
+    follow-up deadline)."""
+    require(engine, actor, "follow_up", action_name="follow_up", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="follow_up")
+    progress = (progress or "").strip()
+    if not progress:
+        raise ActionError("请填写跟进情况（已做工作、进展、下一步）。")
+    if len(progress) > 2000:
+        raise ActionError(f"跟进情况最多 2000 字，现为 {len(progress)} 字，请精简。")
+    with engine.begin() as conn:
+        outcome_id = conn.execute(
+            sa.select(meeting_outcomes.c.id).where(meeting_outcomes.c.case_id == case_id,
+                                                   meeting_outcomes.c.follow_up_due.is_not(None))
+            .order_by(meeting_outcomes.c.id.desc()).limit(1)).scalar()
+        if outcome_id is None:
+            raise ActionError(f"信访件 {case_no} 没有督查会布置的跟进事项，无需填报。")
+        report_id = conn.execute(follow_up_reports.insert().values(
+            outcome_id=outcome_id, case_id=case_id, progress=progress, reported_by=actor.label,
+            reported_at=audit.now())).inserted_primary_key[0]
+        audit.append(conn, actor, "follow_up", target=case_no, detail=f"会后记录 #{outcome_id}")
+    return report_id
+
+
+# ------------------------------------------------------------------ reminders and deadlines
+
+
+@action("reminders")
+def record_reminders(engine: Engine, actor: Actor, queue: pd.DataFrame, on: dt.date, today: dt.date) -> int:
+    """Record the day's reminders of `queue` (queries.reminders.reminder_queue in the
+    actor's scope). A future day is only previewed, never recorded."""
+    require(engine, actor, "remind", action_name="remind", target=f"{on:%Y-%m-%d}")
+    if on > today:
+        raise ActionError(f"{on:%Y-%m-%d} 还没到，催办只能在当天登记；未来日期只可预览。")
+    ids = [int(i) for i in queue["case_id"]] if not queue.empty else []
+    if ids:
+        with engine.connect() as conn:
+            inside = conn.execute(sa.select(sa.func.count()).select_from(cases)
+                                  .where(cases.c.id.in_(ids), scope_condition(actor.scope))).scalar_one()
+        if inside != len(set(ids)):
+            audit.record(engine, actor, "remind", outcome="denied", detail="催办案件不在查看范围内")
+            raise Refused(scope_message(actor))
+    with engine.begin() as conn:
+        new = reminders.record(conn, queue, on)
+        audit.append(conn, actor, "remind", target=f"{on:%Y-%m-%d}", detail=f"新登记 {new} 件")
+    return new
+
+
+@action("cases", "rules")
+def extend_deadline(engine: Engine, actor: Actor, case_no: str, days: int, *, reason: str,
+                    approver: str | None, on: dt.date) -> dt.date:
+    require(engine, actor, "extend", action_name="extend", target=case_no)
+    require_case(engine, actor, case_no, action_name="extend")
+    with engine.begin() as conn:
+        due = deadlines.extend(conn, case_no, days, reason=reason, approver=approver or actor.label, on=on)
+        audit.append(conn, actor, "extend", target=case_no, detail=f"延期 {days} 日至 {due:%Y-%m-%d}")
+    return due
+
+
+@action("cases", "rules")
+def assign_rule(engine: Engine, actor: Actor, region_code: str, preset: str, track: str | None, *,
+                effective_from: dt.date) -> int:
+    require(engine, actor, "settings", action_name="rule_assign", target=region_code)
+    require_region(engine, actor, region_code, action_name="rule_assign")
+    with engine.begin() as conn:
+        changed = deadlines.assign_preset(conn, region_code, preset, track, effective_from=effective_from,
+                                          by=actor.label)
+        audit.append(conn, actor, "rule_assign", target=region_code,
+                     detail=f"{preset}，程序 {track or '全部'}，自 {effective_from:%Y-%m-%d}；重算 {changed} 件")
+    return changed
+
+
+@action("cases", "rules")
+def edit_preset(engine: Engine, actor: Actor, name: str, limit: str, *, days: int | None,
+                unit: str | None) -> int:
+    require(engine, actor, "settings", action_name="rule_edit", target=name)
+    with engine.begin() as conn:
+        changed = deadlines.edit_preset(conn, name, limit, days=days, unit=unit, by=actor.label)
+        audit.append(conn, actor, "rule_edit", target=name,
+                     detail=f"{limit}：{days if days is not None else '—'} {unit or ''}；重算 {changed} 件")
+    return changed
+
+
+@action("cases", "rules")
+def save_color_rule(engine: Engine, actor: Actor, region_code: str, rule: rules.ColorRule | None) -> None:
+    require(engine, actor, "settings", action_name="color_rule", target=region_code)
+    require_region(engine, actor, region_code, action_name="color_rule")
+    with engine.begin() as conn:
+        rules.save_rule(conn, region_code, rule, by=actor.label)
+        audit.append(conn, actor, "color_rule", target=region_code,
+                     detail="沿用全市默认" if rule is None else str(rule))
+
+
+@action("cases", "rules")
+def import_calendar(engine: Engine, actor: Actor, rows) -> tuple[list, int]:
+    require(engine, actor, "calendar", action_name="calendar")
+    with engine.begin() as conn:
+        plans, changed = deadlines.import_schedule(conn, rows)
+        audit.append(conn, actor, "calendar", target=f"{len(rows)} 天",
+                     detail="；".join(plan.describe() for plan in plans)[:1000] + f"；重算 {changed} 件")
+    return plans, changed
+
+
+# ------------------------------------------------------------------ imports and attachments
+
+
+@action("cases", "regions", "rules")
+def import_ledger(engine: Engine, actor: Actor, rows: list[list], *, file_name: str, dry_run: bool = False,
+                  **options):
+    """Import a ledger's rows (`dashboard.ledger.import_ledger` options)."""
+    from dashboard.ledger import import_ledger as run_import
+
+    require(engine, actor, "import", action_name="import", target=file_name)
+    with engine.begin() as conn:
+        result = run_import(conn, rows, dry_run=dry_run, actor=actor.label, **options)
+        audit.append(conn, actor, "import", target=file_name,
+                     detail=("试运行：" if dry_run else "")
+                     + f"{result.rows} 行，新增 {result.new}，更新 {result.updated}，未变 {result.unchanged}，"
+                     f"拒绝 {result.rejected_count}")
+    return result
+
+
+@action("regions", "cases")
+def import_regions(engine: Engine, actor: Actor, data: bytes, file_name: str) -> tuple[dict, str]:
+    from dashboard.region_import import import_regions_file
+
+    require(engine, actor, "import", action_name="import_regions", target=file_name)
+    with engine.begin() as conn:
+        summary, text = import_regions_file(conn, data, file_name)
+        audit.append(conn, actor, "import_regions", target=file_name, detail=text[:1000])
+    return summary, text
+
+
+@action("cases")
+def save_attachment(engine: Engine, actor: Actor, case_no: str, filename: str, data: bytes) -> int:
+    require(engine, actor, "attach", action_name="attach", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="attach")
+    with engine.begin() as conn:
+        attachment_id = attachments.save(conn, case_id, filename, data, uploaded_by=actor.label)
+        audit.append(conn, actor, "attach", target=case_no, detail=f"{len(data)} 字节")
+    return attachment_id
+
+
+# ------------------------------------------------------------------ users
+
+
+@action("users")
+def add_user(engine: Engine, actor: Actor, name: str, role: str, region_code: str | None, password: str, *,
+             must_change: bool, display_name: str | None = None) -> None:
+    require(engine, actor, "users", action_name="user_add", target=name)
+    with engine.begin() as conn:
+        auth.create_user(conn, name, role, region_code, password, must_change=must_change,
+                         display_name=display_name)
+        audit.append(conn, actor, "user_add", target=name, detail=f"角色 {role}，区划 {region_code or '—'}")
+
+
+@action("users")
+def set_user_disabled(engine: Engine, actor: Actor, name: str, disabled: bool) -> None:
+    action_name = "user_disable" if disabled else "user_enable"
+    require(engine, actor, "users", action_name=action_name, target=name)
+    if disabled and name == actor.name:
+        raise ActionError("不能停用自己的账号。")
+    with engine.begin() as conn:
+        auth.set_disabled(conn, name, disabled)
+        audit.append(conn, actor, action_name, target=name)
+
+
+@action("users")
+def reset_password(engine: Engine, actor: Actor, name: str, password: str) -> None:
+    """A new password set by the administrator: the user must change it at sign-in."""
+    require(engine, actor, "users", action_name="user_reset", target=name)
+    with engine.begin() as conn:
+        auth.set_password(conn, name, password, must_change=True)
+        audit.append(conn, actor, "user_reset", target=name)

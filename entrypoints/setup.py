@@ -1,0 +1,73 @@
+"""Setting up a database: `init` and the app's first run (which loads the sample city)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from dashboard import config, db
+from dashboard.deadlines import recompute
+from dashboard.setup import DatabaseNotEmpty, OutdatedDatabase, bootstrap_admin, create_database, upgrade_database
+
+__all__ = ["DatabaseNotEmpty", "OutdatedDatabase", "ensure_database", "initialise"]
+
+Progress = Callable[[float, str], None]
+
+
+def initialise(
+    engine: Engine,
+    *,
+    sample: bool,
+    cases: int = config.DEFAULT_SAMPLE_CASES,
+    seed: int = config.DEFAULT_SAMPLE_SEED,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> dict:
+    """Create the schema (and load the sample city with its demo users). Refuses a
+    non-empty database unless `force`. The first administrator's one-time password is
+    in the summary (`admin_password`) when it was created now."""
+    started = time.perf_counter()
+    create_database(engine, force=force)
+    summary: dict = {"sample": sample}
+    if sample:
+        from sample_data.demo_users import add_demo_users
+        from sample_data.generator import load_sample
+
+        # Generating and writing take most of the time; deadlines the last few percent.
+        scaled = (lambda fraction, message: progress(0.95 * fraction, message)) if progress else None
+        summary.update(load_sample(engine, cases=cases, seed=seed, progress=scaled))
+        if progress:
+            progress(0.96, "按时限规则和节假日计算办理期限…")
+        with engine.begin() as conn:
+            recompute(conn)
+            summary["demo_users"] = add_demo_users(conn)
+        if progress:
+            progress(1.0, "示例城市已就绪")
+    password = bootstrap_admin(engine)
+    if password:
+        summary["admin_user"] = "admin"
+        summary["admin_password"] = password
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def ensure_database(engine: Engine, progress: Progress | None = None) -> bool:
+    """The app's start: upgrade an existing database, or create one with the sample
+    city. Returns True if it created it. A first administrator created now has its
+    one-time password printed on the server's console (never on a page)."""
+    if not db.is_empty(engine):
+        password = upgrade_database(engine)
+        if password:
+            _announce(password)
+        return False
+    summary = initialise(engine, sample=True, progress=progress)
+    if summary.get("admin_password"):
+        _announce(summary["admin_password"])
+    return True
+
+
+def _announce(password: str) -> None:
+    print(f"信访督查看板：已创建管理员账号 admin，一次性密码 {password}（首次登录须修改）。", file=sys.stderr, flush=True)
