@@ -151,11 +151,14 @@ def ledger_csv(conn, rows: int, prefix: str, seed: int = 7) -> bytes:
 def _import_timings(engine, rows: int, repeat: int) -> list[Timing]:
     """Import a ledger of `rows` new cases (read, check, write, deadlines: what
     `python -m dashboard import` does), then the same file again (all unchanged)."""
-    from dashboard.ledger import import_ledger, read_table
+    from dashboard import actions, auth
+    from dashboard.ledger import read_table
+
+    with engine.connect() as conn:  # as the sample city's petition bureau, with its audit record
+        actor = auth.actor_for(conn, auth.get_user(conn, "demo-bureau"), "cli")
 
     def load(data: bytes, expect: str) -> None:
-        with engine.begin() as conn:
-            result = import_ledger(conn, read_table(data, "bench.csv"))
+        result = actions.import_ledger(engine, actor, read_table(data, "bench.csv"), file_name="bench.csv")
         if getattr(result, expect) != rows:
             raise RuntimeError(f"基准台账导入结果异常：{result.as_dict()}")
 
@@ -194,13 +197,27 @@ def _page_timings(repeat: int) -> list[Timing]:
                          ("streamlit.runtime.caching.cache_data_api", "No runtime found")):
         logging.getLogger(name).addFilter(lambda record, notice=notice: notice not in record.getMessage())
 
+    from dashboard import auth
+    from pages.session import ACTOR_KEY
+
+    # Pages are visited signed in as the sample city's demo users (whole city): the
+    # supervision office for the spot check, the petition bureau for the rest.
+    with db.make_engine().connect() as conn:
+        actors = {name: auth.actor_for(conn, auth.get_user(conn, name), "web")
+                  for name in ("demo-bureau", "demo-supervision")}
+
+    def signed_in(path: str) -> AppTest:
+        at = AppTest.from_file(app, default_timeout=600)
+        at.session_state[ACTOR_KEY] = actors["demo-supervision" if path == "pages/spot_check.py" else "demo-bureau"]
+        return at
+
     app = str(config.PROJECT_ROOT / "streamlit_app.py")
     timings = []
-    AppTest.from_file(app, default_timeout=600).run()  # first run: imports, region lists
+    signed_in("").run()  # first run: imports, region lists
     for name, path in PAGES:
         def visit(path=path):
             st.cache_data.clear()
-            at = AppTest.from_file(app, default_timeout=600)
+            at = signed_in(path)
             at.switch_page(path).run()  # straight to the page, as a link does
             if at.exception:
                 raise RuntimeError(f"{path}: {at.exception[0].value}")

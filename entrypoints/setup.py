@@ -10,7 +10,13 @@ from sqlalchemy.engine import Engine
 
 from dashboard import config, db
 from dashboard.deadlines import recompute
-from dashboard.setup import DatabaseNotEmpty, OutdatedDatabase, bootstrap_admin, create_database, upgrade_database
+from dashboard.setup import (
+    DatabaseNotEmpty,
+    OutdatedDatabase,
+    bootstrap_admin,
+    create_database,
+    upgrade_database,
+)
 
 __all__ = ["DatabaseNotEmpty", "OutdatedDatabase", "ensure_database", "initialise"]
 

@@ -41,7 +41,7 @@ def meeting_list(conn: Connection, scope: Scope, filters: Filters | None = None)
                                  "revealed_at", "n_draws"])
 
 
-def timeline_summary(conn: Connection, case_ids: list[int]) -> dict[int, str]:
+def _timeline_summary(conn: Connection, case_ids: list[int]) -> dict[int, str]:
     """One line per case: 交办 03-05 → 受理 03-07 → …"""
     if not case_ids:
         return {}
@@ -61,7 +61,7 @@ def agenda(conn: Connection, scope: Scope, draw_id: int, as_of: dt.date) -> pd.D
     frame = drawn_cases(conn, scope, draw_id, as_of)
     if frame.empty:
         return frame.assign(timeline=pd.Series(dtype=object))
-    summaries = timeline_summary(conn, frame["case_id"].astype(int).tolist())
+    summaries = _timeline_summary(conn, frame["case_id"].astype(int).tolist())
     return frame.assign(timeline=frame["case_id"].map(lambda i: summaries.get(int(i), "")))
 
 
