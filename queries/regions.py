@@ -37,7 +37,12 @@ def counties(
     conn: Connection, scope: Scope, filters: Filters | None = None, boundaries: bool = False
 ) -> pd.DataFrame:
     """Counties in scope, with boundary GeoJSON if asked (filters are accepted for a
-    uniform signature; regions are not narrowed by them)."""
+    uniform signature; regions are not narrowed by them). A township's scope lists the
+    county it belongs to, so that its rows can be labelled with their county."""
+    if scope.level == "township":
+        parent = sa.select(regions.c.parent_code).where(regions.c.code == scope.region_code).scalar_subquery()
+        columns = [regions.c[name] for name in REGION_COLUMNS] + ([regions.c.boundary] if boundaries else [])
+        return read_frame(conn, sa.select(*columns).where(regions.c.code == parent))
     return region_list(conn, scope, "county", boundaries=boundaries)
 
 
