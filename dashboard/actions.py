@@ -15,7 +15,8 @@ Chinese message; nothing is written then.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
@@ -145,14 +146,24 @@ def create_meeting(engine: Engine, actor: Actor, *, title: str, scheduled_at: dt
     return meeting_id, digest
 
 
+@dataclass(frozen=True)
+class DrawOutcome:
+    draw_id: int
+    seed: str
+    drawn: list[draws.Candidate]
+    candidate_count: int
+    notes: list[str]  # shortages, in Chinese
+
+
 @action("draws", "meetings")
-def draw(engine: Engine, actor: Actor, candidates: Sequence[draws.Candidate], *, spec: draws.DrawSpec,
-         region_code: str, seed: str | None = None, meeting_id: int | None = None,
-         replaces_draw_id: int | None = None, redraw_reason: str | None = None,
-         params: dict | None = None) -> tuple[int, str, list[draws.Candidate]]:
-    """Draw from `candidates` (the caller's pool from queries.spot_check) and store it."""
+def draw(engine: Engine, actor: Actor, pool: pd.DataFrame, *, spec: draws.DrawSpec, region_code: str,
+         seed: str | None = None, meeting_id: int | None = None, replaces_draw_id: int | None = None,
+         redraw_reason: str | None = None, params: dict | None = None) -> DrawOutcome:
+    """Draw from a candidate pool (`queries.spot_check.candidate_frame` in the actor's
+    scope) and store the draw: the one draw workflow of the page and the command line."""
     require(engine, actor, "draw", action_name="draw")
     require_region(engine, actor, region_code, action_name="draw")
+    candidates = draws.candidates_from_frame(pool, spec.weight_by)
     with engine.connect() as conn:
         outside = [c for c in {c.county_code for c in candidates}
                    if not region_in_scope(conn, actor.scope, c)]
@@ -166,7 +177,8 @@ def draw(engine: Engine, actor: Actor, candidates: Sequence[draws.Candidate], *,
         audit.append(conn, actor, "draw", target=f"抽查记录 #{draw_id}",
                      detail=f"候选 {len(candidates)} 件，抽中 {len(drawn)} 件"
                      + (f"，替换 #{replaces_draw_id}" if replaces_draw_id else ""))
-    return draw_id, used_seed, drawn
+    notes = draws.draw_notes(candidates, spec, used_seed, draws.county_names_of(pool))
+    return DrawOutcome(draw_id, used_seed, drawn, len(candidates), notes)
 
 
 @action("meetings", "draws")

@@ -42,6 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -252,6 +253,21 @@ def select(
 
 def _plain_spec(n: int, per_county: bool) -> DrawSpec:
     return DrawSpec(n=n, method="stratified", min_per_county=1) if per_county else DrawSpec(n=n, method="simple")
+
+
+def candidates_from_frame(frame: pd.DataFrame, weight_by: str | None = None) -> list[Candidate]:
+    """The candidates of a candidate frame (`queries.spot_check.candidate_frame`), weighted
+    by its `weight_<weight_by>` column when the draw is weighted."""
+    weights = frame[f"weight_{weight_by}"] if weight_by else pd.Series(1.0, index=frame.index)
+    return [
+        Candidate(int(row.case_id), row.case_no, row.county_code, float(weight))
+        for row, weight in zip(frame.itertuples(), weights, strict=True)
+    ]
+
+
+def county_names_of(frame: pd.DataFrame) -> dict[str, str]:
+    """County code -> name of a candidate frame (for the draw notes)."""
+    return dict(zip(frame["county_code"], frame["county_name"], strict=True)) if not frame.empty else {}
 
 
 def draw_notes(

@@ -29,6 +29,11 @@ SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "unsatisfied": "
 
 ESCALATION = {"none": "无", "province": "赴省", "beijing": "进京"}
 
+# Where a year's holiday schedule comes from (workdays.schedule_years) and the state of a
+# rule assignment (deadlines.assignment_history).
+CALENDAR_SOURCES = {"package": "国务院办公厅公布的安排（系统内置）", "table": "管理员导入",
+                    "weekends": "未导入：仅按周末推算，期限标为“暂定”"}
+ASSIGNMENT_STATUS = {"in_force": "现行", "superseded": "已被后续设定取代", "scheduled": "尚未生效"}
 BACKLOG_SOURCES = {"national": "国家局交办", "province": "省交办", "local": "本地排查"}
 
 REGION_LEVELS = {"city": "市", "county": "县/区", "township": "乡镇/街道"}

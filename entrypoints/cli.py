@@ -18,8 +18,10 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dashboard import actions, audit, auth, config, db
 from dashboard.deadlines import DEFAULT_PRESET, LIMIT_NAMES, describe_limit
-from dashboard.draws import DrawError
+from dashboard.draws import METHODS, WEIGHT_BY, DrawError
 from dashboard.labels import (
+    ASSIGNMENT_STATUS,
+    CALENDAR_SOURCES,
     COLORS,
     DOMAINS,
     REMINDER_LEVELS,
@@ -33,7 +35,6 @@ from dashboard.scope import UnknownRegion, scope_for
 from entrypoints.setup import DatabaseNotEmpty, initialise
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
-CALENDAR_SOURCES = {"package": "chinese-calendar 软件包", "table": "管理员导入", "weekends": "未导入（仅按周末推算）"}
 
 
 class UserError(Exception):
@@ -348,17 +349,19 @@ def cmd_kpi(args) -> int:
     return EXIT_OK
 
 
-DRAW_METHOD_CHOICES = {"simple": "简单随机", "stratified": "按县区分层", "weighted": "加权随机"}
-WEIGHT_BY_CHOICES = {"age": "积案年限", "color": "督办颜色"}
 
 
 def _draw_choice(what: str, choices: dict[str, str]):
-    """An argument type taking a code or its Chinese label; a Chinese message lists the choices."""
+    """An argument type taking a code, its Chinese label or a word of it (积案年限);
+    a Chinese message lists the choices."""
     def parse(text: str) -> str:
         value = text.strip()
         for code, name in choices.items():
             if value in (code, name):
                 return code
+        matching = [code for code, name in choices.items() if len(value) >= 2 and value in name]
+        if len(matching) == 1:
+            return matching[0]
         listed = "、".join(f"{code}（{name}）" for code, name in choices.items())
         raise argparse.ArgumentTypeError(f"{what} {text!r} 不存在，可选：{listed}")
     return parse
@@ -369,11 +372,11 @@ def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
 
     draw.add_argument("--n", type=_positive, required=True, help="抽取件数")
     draw.add_argument("--seed", help="随机种子；不填则自动生成。督查会已承诺种子时不能填写（自动使用承诺种子）")
-    draw.add_argument("--method", type=_draw_choice("抽取方式", DRAW_METHOD_CHOICES), metavar="simple|stratified|weighted",
+    draw.add_argument("--method", type=_draw_choice("抽取方式", METHODS), metavar="simple|stratified|weighted",
                       help="simple 简单随机（默认）；stratified 按县区分层；weighted 加权")
     draw.add_argument("--per-county", action="store_true", help="每个县区至少抽一件（即 --method stratified --k 1）")
     draw.add_argument("--k", type=_non_negative, help="分层抽取时每个县区至少抽取的件数（默认 1，仅用于 stratified）")
-    draw.add_argument("--weight-by", type=_draw_choice("加权依据", WEIGHT_BY_CHOICES), metavar="age|color",
+    draw.add_argument("--weight-by", type=_draw_choice("加权依据", WEIGHT_BY), metavar="age|color",
                       help="加权依据：age 积案年限（默认）或 color 督办颜色（仅用于 weighted）")
     draw.add_argument("--meeting", type=_positive, help="督查会编号：使用该会会前承诺的种子并归入该会")
     draw.add_argument("--exclude-last", type=_non_negative, default=0, metavar="K",
@@ -421,14 +424,11 @@ def _draw_spec(args):
 
 
 def cmd_draw(args) -> int:
-    from dashboard.draws import draw_notes
     from dashboard.models import spot_check_draws
     from queries.filters import Filters
     from queries.spot_check import (
         CandidateOptions,
-        as_candidates,
         candidate_frame,
-        county_names,
         draw_params,
         drawn_cases,
     )
@@ -448,25 +448,24 @@ def cmd_draw(args) -> int:
                                    meeting_id=args.meeting, replaces_draw_id=args.replaces)
         with engine.connect() as conn:
             pool = candidate_frame(conn, scope, filters, today, options)
-        candidates = as_candidates(pool, spec.weight_by)
-        draw_id, seed, _ = actions.draw(
-            engine, actor, candidates, spec=spec, region_code=scope.region_code, seed=args.seed,
+        outcome = actions.draw(
+            engine, actor, pool, spec=spec, region_code=scope.region_code, seed=args.seed,
             meeting_id=args.meeting, replaces_draw_id=args.replaces, redraw_reason=args.reason,
             params=draw_params(scope, filters, options, today),
         )
+        draw_id, seed, notes = outcome.draw_id, outcome.seed, outcome.notes
         with engine.connect() as conn:
             meeting_id = conn.execute(
                 sa.select(spot_check_draws.c.meeting_id).where(spot_check_draws.c.id == draw_id)).scalar()
     except DrawError as error:
         raise UserError(str(error)) from None
-    notes = draw_notes(candidates, spec, seed, county_names(pool))
     with engine.connect() as conn:
         frame = drawn_cases(conn, scope, draw_id, today)
     payload = {
         "draw_id": draw_id,
         "seed": seed,
         "method": spec.method,
-        "candidate_count": len(candidates),
+        "candidate_count": outcome.candidate_count,
         "meeting_id": meeting_id,
         "replaces_draw_id": args.replaces,
         "cases": [
@@ -488,7 +487,7 @@ def cmd_draw(args) -> int:
     if not args.json:
         for note in notes:
             print(f"提示：{note}", file=sys.stderr)
-    lines = [f"抽查记录 #{draw_id}，种子 {seed}，候选 {len(candidates)} 件，抽中 {len(frame)} 件："]
+    lines = [f"抽查记录 #{draw_id}，种子 {seed}，候选 {outcome.candidate_count} 件，抽中 {len(frame)} 件："]
     lines += [
         f"{c['position']:>3}. {c['case_no']} {c['county']}{c['township'] or ''} 已 {c['days_open']} 天 包案领导 {c['leader'] or '—'}"
         for c in payload["cases"]
@@ -738,7 +737,6 @@ def _preset_line(p) -> str:
     return f"  {p.name:<14} {p.title}：" + "，".join(limits)
 
 
-ASSIGNMENT_STATUS = {"in_force": "现行", "superseded": "已被后续设定取代", "scheduled": "尚未生效"}
 
 
 def cmd_rules(args) -> int:

@@ -15,7 +15,7 @@ from dashboard.deadlines import (
     describe_limit,
     load_presets,
 )
-from dashboard.labels import TRACKS
+from dashboard.labels import ASSIGNMENT_STATUS, CALENDAR_SOURCES, TRACKS
 from dashboard.workdays import (
     KINDS,
     UNITS,
@@ -29,8 +29,6 @@ from pages import ensure_navigation, session, widgets
 ensure_navigation()
 actor = session.require("settings")
 
-SOURCES = {"package": "chinese-calendar 软件包", "table": "管理员导入", "weekends": "未导入：仅按周末推算，期限标为“暂定”"}
-STATUS = {"in_force": "现行", "superseded": "已被后续设定取代", "scheduled": "尚未生效"}
 
 
 def notice(message: str) -> None:
@@ -68,7 +66,7 @@ with holiday_tab:
         years = schedule_years(conn)
     table(
         [{"年份": y["year"],
-          "来源": SOURCES[y["source"]] + ("（含管理员更正）" if y["source"] == "package" and y["table_rows"] else ""),
+          "来源": CALENDAR_SOURCES[y["source"]] + ("（含管理员更正）" if y["source"] == "package" and y["table_rows"] else ""),
           "已导入天数": y["table_rows"], "检查": "；".join(y["warnings"]) or ""} for y in years],
         "节假日安排来源", key="holiday_years",
     )
@@ -123,7 +121,7 @@ with preset_tab:
     )
 
     st.markdown("**修改预设规则的时限**")
-    st.caption("可改天数，或改按自然日 / 工作日计算（领域说明 §4）。保存后，适用该规则的未办结案件按新时限重新计算期限；"
+    st.caption("可改天数，或改按自然日 / 工作日计算。保存后，适用该规则的未办结案件按新时限重新计算期限；"
                "已办结案件保留办理时的期限，指标不受影响。")
     left, right = st.columns(2)
     edit_name = left.selectbox("要修改的规则", list(presets), format_func=lambda n: presets[n].title, key="edit_preset")
@@ -163,7 +161,7 @@ with preset_tab:
             "办理程序": history["track"].map(lambda t: TRACKS.get(t, "全部程序")),
             "规则": history["preset"].map(lambda n: presets[n].title if n in presets else n),
             "生效日期": history["effective_from"],
-            "状态": history["status"].map(STATUS),
+            "状态": history["status"].map(ASSIGNMENT_STATUS),
             "设定人": history["recorded_by"].fillna(""),
             "设定时间": history["recorded_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M}" if pd.notna(t) else ""),
         })
@@ -188,7 +186,7 @@ with preset_tab:
                        "此前登记的案件和已办结案件保留原期限。")
 
 with color_tab:
-    st.markdown("三色督办阈值：各县区可单独设定，未设定的用全市默认（领域说明 §5）。")
+    st.markdown("三色督办阈值：各县区可单独设定，未设定的用全市默认。")
     with widgets.engine().connect() as conn:
         book = color_rules.load_rules(conn)
     table(

@@ -14,7 +14,6 @@ from dashboard.draws import (
     WEIGHT_BY,
     DrawError,
     DrawSpec,
-    draw_notes,
     verify_draw,
 )
 from dashboard.labels import BACKLOG_SOURCES, COLORS
@@ -23,9 +22,7 @@ from pages import ensure_navigation, session, widgets
 from queries.meetings import agenda, meeting_list, notify_list, outcomes
 from queries.spot_check import (
     CandidateOptions,
-    as_candidates,
     candidate_frame,
-    county_names,
     draw_history,
     draw_params,
     drawn_cases,
@@ -181,9 +178,8 @@ with draw_tab:
         try:
             spec = DrawSpec(n=int(n), method=method, min_per_county=int(k),
                             weight_by=weight_by if method == "weighted" else None)
-            candidates = as_candidates(pool, spec.weight_by)
-            draw_id, used_seed, _ = widgets.run_action(
-                actions.draw, candidates, spec=spec, region_code=scope.region_code, seed=seed,
+            outcome = widgets.run_action(
+                actions.draw, pool, spec=spec, region_code=scope.region_code, seed=seed,
                 meeting_id=None if meeting is None else int(meeting_id),
                 replaces_draw_id=None if replaces == NO_REPLACE else int(replaces), redraw_reason=reason,
                 params=draw_params(scope, filters, options, today),
@@ -192,11 +188,12 @@ with draw_tab:
             st.error(str(error))
         else:
             # Rerun so that every tab (the redraw choices too) shows the new record.
+            draw_id, used_seed = outcome.draw_id, outcome.seed
             st.session_state["opened_draw"] = draw_id
             st.query_params["draw"] = str(draw_id)
             st.session_state["draw_done"] = (
                 f"已抽取并保存为抽查记录 #{draw_id}，随机种子 {used_seed}。请到“③ 抽查记录与核验”查看。",
-                draw_notes(candidates, spec, used_seed, county_names(pool)),
+                outcome.notes,
             )
             st.rerun()
     if "draw_done" in st.session_state:  # below the form, so that nothing above it moves

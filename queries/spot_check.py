@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.db import read_frame
-from dashboard.draws import COLOR_WEIGHTS, Candidate, age_weight
+from dashboard.draws import COLOR_WEIGHTS, Candidate, age_weight, candidates_from_frame
 from dashboard.models import cases, spot_check_draw_cases, spot_check_draws
 from queries.cases import CASE_LIST_COLUMNS, case_list_select, fetch_case_list
 from queries.filters import (
@@ -101,20 +101,12 @@ def candidate_frame(
     return frame
 
 
-def as_candidates(frame: pd.DataFrame, weight_by: str | None = None) -> list[Candidate]:
-    weights = frame[f"weight_{weight_by}"] if weight_by else pd.Series(1.0, index=frame.index)
-    return [
-        Candidate(int(row.case_id), row.case_no, row.county_code, float(weight))
-        for row, weight in zip(frame.itertuples(), weights, strict=True)
-    ]
-
-
 def draw_candidates(
     conn: Connection, scope: Scope, filters: Filters, as_of: dt.date,
     options: CandidateOptions | None = None, weight_by: str | None = None,
 ) -> list[Candidate]:
     """The candidates of a draw, sorted by case number."""
-    return as_candidates(candidate_frame(conn, scope, filters, as_of, options), weight_by)
+    return candidates_from_frame(candidate_frame(conn, scope, filters, as_of, options), weight_by)
 
 
 def draw_params(scope: Scope, filters: Filters, options: CandidateOptions, as_of: dt.date) -> dict:
@@ -125,11 +117,6 @@ def draw_params(scope: Scope, filters: Filters, options: CandidateOptions, as_of
         "sources": list(options.sources), "min_days_open": options.min_days_open,
         "exclude_last": options.exclude_last, "as_of": as_of.isoformat(),
     }
-
-
-def county_names(frame: pd.DataFrame) -> dict[str, str]:
-    """County code -> name of a candidate frame (for the draw notes)."""
-    return dict(zip(frame["county_code"], frame["county_name"], strict=True)) if not frame.empty else {}
 
 
 def draws_in_scope(scope: Scope) -> sa.ColumnElement[bool]:
