@@ -5,6 +5,9 @@ working through the sign-in and refuses clearly when the role may not use it), a
 the sidebar menu lists only the pages of the signed-in role.
 """
 
+import logging
+import os
+
 import streamlit as st
 
 from dashboard.permissions import allowed
@@ -63,4 +66,12 @@ if session.must_change_password(actor):
 session.sidebar(actor, menu)
 if allowed(actor, "view"):
     widgets.sidebar_filters()
-navigation.run()
+try:
+    navigation.run()
+except Exception:
+    # The user sees a Chinese message and no server path or data; the details go to the
+    # server's log. DASHBOARD_SHOW_ERRORS=1 (development, tests) lets them through.
+    if os.environ.get("DASHBOARD_SHOW_ERRORS") == "1":
+        raise
+    logging.getLogger("dashboard").exception("页面 %s 出错（用户 %s）", navigation.url_path, actor.name)
+    st.error("页面出错，已记录在服务器日志。请刷新页面重试；如仍出错，请联系系统管理员。")

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from dashboard import config
 from dashboard.models import Base
 
+BUSY_TIMEOUT_SECONDS = 60
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
@@ -30,10 +31,23 @@ def make_engine(url: str | None = None) -> Engine:
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        # A writer waits up to BUSY_TIMEOUT for another (an import holds the write lock for
+        # seconds); parameters are left out of error messages (they may be personal data).
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS},
+                                  hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def is_busy(error: BaseException) -> bool:
+    """A write that gave up waiting for another writer (SQLite's lock, PostgreSQL's lock
+    timeout): the user should simply try again."""
+    text = str(getattr(error, "orig", error)).lower()
+    return "database is locked" in text or "lock timeout" in text or "could not obtain lock" in text
+
+
+BUSY_MESSAGE = "系统忙（另一项导入或写入正在进行），请稍后重试。"
 
 
 def read_frame(conn, stmt) -> pd.DataFrame:

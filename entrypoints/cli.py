@@ -1045,6 +1045,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误：{error}", file=sys.stderr)
         return EXIT_USAGE
     except (OperationalError, ProgrammingError) as error:
+        if db.is_busy(error):
+            print(f"错误：{db.BUSY_MESSAGE}", file=sys.stderr)
+            return EXIT_ERROR
         try:
             missing = db.missing_columns(db.make_engine())
         except Exception:  # the database itself cannot be opened

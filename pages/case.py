@@ -73,7 +73,7 @@ if case_no not in viewed:
         st.error("没有找到该编号的信访件，请核对编号（例如 YX2026-21-001871）。")
         st.stop()
     except Refused as error:
-        st.error(str(error))
+        st.error(widgets.plain(error))
         st.stop()
     viewed.add(case_no)
 
@@ -100,7 +100,7 @@ def shown(value) -> str:
 
 
 color = case["color"] if isinstance(case["color"], str) else None
-st.subheader(f"{case['case_no']} · {case['county_name']}{case['township_name'] or ''}")
+st.subheader(widgets.plain(f"{case['case_no']} · {case['county_name']}{case['township_name'] or ''}"))
 if color:
     st.markdown(
         widgets.color_swatch(color, f"**{COLORS[color]}** · {label(STAGES, case['stage'])} · "
@@ -161,7 +161,7 @@ with left:
                 try:
                     full = widgets.run_action(actions.reveal, case_no, reason)
                 except actions.ActionError as error:
-                    st.error(str(error))
+                    st.error(widgets.plain(error))
                 else:
                     st.table(pd.DataFrame([("信访人", full["petitioner_name"] or "—"),
                                            ("联系电话", full["petitioner_phone"] or "—"),
@@ -293,7 +293,7 @@ if open_follow_up and allowed(actor, "follow_up"):
             try:
                 widgets.run_action(actions.report_follow_up, case_no, progress)
             except actions.ActionError as error:
-                st.error(str(error))
+                st.error(widgets.plain(error))
             else:
                 st.rerun()
 
@@ -311,7 +311,7 @@ else:
     })
     for row in files.itertuples():
         left, right = st.columns([4, 1])
-        left.markdown(f"{KINDS[row.kind][0]} · {row.filename} · {row.size_bytes / 1024:,.1f} KB · "
+        left.markdown(f"{KINDS[row.kind][0]} · {widgets.plain(row.filename)} · {row.size_bytes / 1024:,.1f} KB · "
                       f"{row.uploaded_by} {row.uploaded_at:%Y-%m-%d %H:%M}")
         if attachment_exists(row.stored_name):
             # The bytes are read when the button is clicked, not on every run of the page.
@@ -328,6 +328,6 @@ if allowed(actor, "attach"):
         try:
             widgets.run_action(actions.save_attachment, case_no, upload.name, upload.getvalue())
         except AttachmentError as error:
-            st.error(str(error))
+            st.error(widgets.plain(error))
         else:
             st.rerun()

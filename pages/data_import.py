@@ -45,7 +45,7 @@ with ledger_tab:
             rows = read_table(upload.getvalue(), upload.name)
             header_index, detected = find_header(rows)
         except LedgerError as error:
-            st.error(str(error))
+            st.error(widgets.plain(error))
             st.stop()
         header = header_names(rows[header_index])
         st.caption(f"表头在第 {header_index + 1} 行，共 {len(header)} 列。请核对每一列对应的字段：")
@@ -54,7 +54,7 @@ with ledger_tab:
         columns = st.columns(4)
         for i, name in enumerate(header):
             chosen = columns[i % 4].selectbox(
-                name, options, index=options.index(detected.get(i, IGNORE)), key=f"map_{upload.name}_{i}",
+                widgets.plain(name), options, index=options.index(detected.get(i, IGNORE)), key=f"map_{upload.name}_{i}",
                 format_func=lambda key: FIELD_LABELS.get(key, key),
             )
             if chosen != IGNORE:
@@ -84,7 +84,7 @@ with ledger_tab:
                     )
                 except LedgerError as error:
                     st.session_state.pop("ledger_result", None)
-                    st.error(str(error))
+                    st.error(widgets.plain(error))
                 else:
                     # kept so the summary stays on screen when a download reruns the page
                     st.session_state["ledger_result"] = (upload.name, result)
@@ -125,9 +125,9 @@ with region_tab:
         try:
             _summary, message = widgets.run_action(actions.import_regions, region_file.getvalue(), region_file.name)
         except LedgerError as error:
-            st.error(str(error))
+            st.error(widgets.plain(error))
         else:
-            st.success(message)
+            st.success(widgets.plain(message))
 
 with export_tab:
     st.markdown(

@@ -72,7 +72,7 @@ for i, (crumb, _) in enumerate(trail):
     name = names.get(crumb, crumb)
     with crumb_columns[i]:
         if i == len(trail) - 1:
-            st.markdown(f"**{name}**")
+            st.markdown(f"**{widgets.plain(name)}**")
         else:
             st.page_link("pages/drill.py", label=f"{name} ›", query_params=level_params(crumb))
 st.caption(widgets.describe_filters(region, filters))
@@ -135,7 +135,7 @@ if region.level != "township":
             # survive into the next one, where it would descend again on every run.
             event = st.pydeck_chart(
                 pdk.Deck(layers=[layer], initial_view_state=widgets.map_view(polygons, 380, 360), map_provider=None,
-                         tooltip={"html": "<b>{name}</b><br/>未化解积案 {value} 件"}),
+                         tooltip={"text": "{name}\n未化解积案 {value} 件"}),
                 on_select="rerun", selection_mode="single-object", key=f"drill_map_{region.region_code}",
                 height=360,
             )

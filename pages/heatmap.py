@@ -55,7 +55,8 @@ else:
         initial_view_state=widgets.map_view(polygons, 800, 520),
         map_provider=None,  # no base map (and no map_style: Streamlit then adds none): works offline
         tooltip={
-            "html": "<b>{township_name}</b>（{county_name}）<br/>未化解积案 {unresolved} 件<br/>"
+            # "text", not "html": region names come from imported files
+            "text": "{township_name}（{county_name}）\n未化解积案 {unresolved} 件\n"
             "积案总数 {backlog_total} 件，已化解 {backlog_resolved} 件",
             "style": {"fontSize": "13px"},
         },

@@ -57,7 +57,7 @@ st.caption("勾选一位领导，查看其包案案件；在案件清单中勾�
 if event.selection.rows:
     leader = shown.iloc[event.selection.rows[0]]
     cases = widgets.run_query(leader_cases, scope, filters, int(leader["leader_id"]))
-    st.subheader(f"{leader['name']}（{leader['title']}）包案积案")
+    st.subheader(widgets.plain(f"{leader['name']}（{leader['title']}）") + "包案积案")
     widgets.case_table(cases[cases["is_backlog"]], key="leader_cases", download=f"{leader['name']}包案积案")
     others = cases[~cases["is_backlog"]]
     if not others.empty:

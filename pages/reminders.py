@@ -54,7 +54,7 @@ elif pending:
         try:
             new = widgets.run_action(actions.record_reminders, fresh, today, today)
         except actions.ActionError as error:
-            st.error(str(error))
+            st.error(widgets.plain(error))
         else:
             st.session_state["reminders_recorded"] = new
             st.rerun()

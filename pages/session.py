@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import audit, auth
 from dashboard.permissions import Actor, allowed, refusal_message
+from pages.markup import plain
 
 ACTOR_KEY = "signed_in_actor"
 LAST_SEEN_KEY = "signed_in_last_seen"
@@ -106,7 +107,7 @@ def sign_in_form() -> None:
     st.title("信访督查看板")
     st.caption("请使用本系统账号登录。信访信息依法保密，所有查看、下载和操作均留痕。")
     if NOTICE_KEY in st.session_state:
-        st.info(st.session_state.pop(NOTICE_KEY))
+        st.info(plain(st.session_state.pop(NOTICE_KEY)))
     with st.form("signin_form"):
         name = st.text_input("用户名", key="signin_user", max_chars=auth.NAME_MAX)
         password = st.text_input("密码", type="password", key="signin_password", max_chars=200)
@@ -115,7 +116,7 @@ def sign_in_form() -> None:
         try:
             signed_in = auth.sign_in(_engine(), name, password)
         except auth.AuthError as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
             st.session_state[ACTOR_KEY] = signed_in
             st.session_state[LAST_SEEN_KEY] = audit.now()
@@ -141,7 +142,7 @@ def change_password_form(*, forced: bool) -> None:
         try:
             auth.change_own_password(_engine(), signed_in, current, new, repeated)
         except auth.AuthError as error:
-            st.error(str(error))
+            st.error(plain(error))
         else:
             st.session_state["password_changed"] = True
             st.rerun()
@@ -174,7 +175,7 @@ def sidebar(signed_in: Actor, menu: dict[str, list[tuple[st.Page, str | None]]])
                     st.page_link(page)
         st.divider()
         region = signed_in.scope.name if signed_in.scope else "—"
-        st.markdown(f"**{signed_in.label}**  \n{signed_in.role_name} · {region}")
+        st.markdown(f"**{plain(signed_in.label)}**  \n{signed_in.role_name} · {plain(region)}")
         st.button("退出登录", key="signout", on_click=_sign_out_clicked)
 
 

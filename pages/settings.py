@@ -52,7 +52,7 @@ region_names = {scope.region_code: f"{scope.name}（全市默认）", **dict(zip
 
 st.title("设置")
 if "settings_notice" in st.session_state:  # the outcome of the last save, after a rerun
-    st.success(st.session_state.pop("settings_notice"))
+    st.success(widgets.plain(st.session_state.pop("settings_notice")))
 holiday_tab, preset_tab, color_tab = st.tabs(["节假日安排", "时限规则", "三色规则"])
 
 with holiday_tab:
@@ -72,7 +72,7 @@ with holiday_tab:
     )
     for year in years:
         for warning in year["warnings"]:
-            st.warning(warning)
+            st.warning(widgets.plain(warning))
     st.caption("文件格式：CSV，每行“日期,类型,名称”，类型为 holiday（放假）或 workday（调休上班），"
                "例如 `2027-02-06,holiday,春节`。UTF-8 或 GBK 编码均可。")
     upload = st.file_uploader("选择节假日安排文件", type=["csv"], key="holiday_file")
@@ -80,16 +80,16 @@ with holiday_tab:
         try:
             rows = parse_holiday_csv(upload.getvalue(), upload.name)
         except CalendarFileError as error:
-            st.error(str(error))
+            st.error(widgets.plain(error))
         else:
             table([{"日期": r.day, "类型": KINDS[r.kind], "名称": r.name} for r in rows],
                   "节假日安排导入预览", key="holiday_preview", height=240)
             with widgets.engine().connect() as conn:
                 plans = plan_import(conn, rows)
-            st.markdown("导入后：\n" + "\n".join(f"- {plan.describe()}" for plan in plans))
+            st.markdown("导入后：\n" + "\n".join(f"- {widgets.plain(plan.describe())}" for plan in plans))
             for plan in plans:
                 for warning in plan.warnings:
-                    st.warning(warning)
+                    st.warning(widgets.plain(warning))
             if st.button(f"导入 {len(rows)} 天并重新计算期限", type="primary", key="holiday_import"):
                 plans, changed = widgets.run_action(actions.import_calendar, rows)
                 # An incomplete schedule stays flagged under the table of years.
@@ -143,7 +143,7 @@ with preset_tab:
                 with widgets.engine().connect() as conn:
                     edited = load_presets(conn)[edit_name]
             except RuleError as error:
-                st.error(str(error))
+                st.error(widgets.plain(error))
             else:
                 st.session_state.pop("edit_for", None)
                 new_days, new_unit = edited.limit(edit_limit)
@@ -179,7 +179,7 @@ with preset_tab:
                 changed = widgets.run_action(actions.assign_rule, region, preset, track,
                                              effective_from=effective_from)
             except RuleError as error:
-                st.error(str(error))
+                st.error(widgets.plain(error))
             else:
                 notice(f"已设定：{region_names[region]} {TRACKS.get(track, '全部程序')} 自 {effective_from:%Y-%m-%d} "
                        f"起登记的案件适用“{presets[preset].title}”；{changed} 件未办结案件的期限已重新计算，"

@@ -47,7 +47,7 @@ st.caption(
 )
 notice = st.empty()  # always present, so the tabs below keep their place (and state)
 if "spot_notice" in st.session_state:
-    notice.success(st.session_state.pop("spot_notice"))
+    notice.success(widgets.plain(st.session_state.pop("spot_notice")))
 
 with widgets.engine().connect() as conn:
     meeting_frame = meeting_list(conn, scope)
@@ -77,14 +77,14 @@ with prepare_tab:
         day = middle.date_input("会议日期", value=today, key="meeting_day", format="YYYY-MM-DD")
         at = right.time_input("会议时间", value=dt.time(14, 30), key="meeting_time", step=dt.timedelta(minutes=15))
         commit = st.checkbox("生成并承诺随机种子（推荐）", value=True, key="meeting_commit")
-        st.caption(f"组织人记为当前用户：{actor.label}。")
+        st.caption(f"组织人记为当前用户：{widgets.plain(actor.label)}。")
         if st.form_submit_button("新建督查会"):
             try:
                 meeting_id, digest = widgets.run_action(
                     actions.create_meeting, title=title, scheduled_at=dt.datetime.combine(day, at),
                     region_code=scope.region_code, commit_seed=commit)
             except DrawError as error:
-                st.error(str(error))
+                st.error(widgets.plain(error))
             else:
                 st.session_state["spot_notice"] = f"已建督查会 #{meeting_id}。" + (
                     f"种子承诺值（SHA-256）：{digest}" if digest else "")
@@ -185,7 +185,7 @@ with draw_tab:
                 params=draw_params(scope, filters, options, today),
             )
         except DrawError as error:
-            st.error(str(error))
+            st.error(widgets.plain(error))
         else:
             # Rerun so that every tab (the redraw choices too) shows the new record.
             draw_id, used_seed = outcome.draw_id, outcome.seed
@@ -200,7 +200,7 @@ with draw_tab:
         done, notes = st.session_state.pop("draw_done")
         st.success(done)
         for note in notes:
-            st.warning(note)
+            st.warning(widgets.plain(note))
 
 # ---------------------------------------------------------------- ③ record
 opened = None
@@ -236,7 +236,7 @@ with record_tab:
             f"候选清单指纹（SHA-256）：`{record['candidate_fingerprint']}` · 算法 {record['algorithm_version']}"
         )
         if pd.notna(record["replaces_draw_id"]):
-            st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{record['redraw_reason']}")
+            st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{widgets.plain(record['redraw_reason'])}")
         if opened in replaced_by:
             st.warning(f"本记录已被抽查记录 #{replaced_by[opened]} 替换（原记录保留备查）。")
         if st.button("核验本次抽取", key="verify_draw"):
@@ -320,15 +320,15 @@ with outcome_tab:
             comment = st.text_area("点评意见", key="outcome_comment")
             left, right = st.columns(2)
             due = left.date_input("跟进时限", value=today + dt.timedelta(days=30), key="outcome_due", format="YYYY-MM-DD")
-            right.caption(f"记录人：{actor.label}")
+            right.caption(f"记录人：{widgets.plain(actor.label)}")
             if st.form_submit_button("保存会后记录", type="primary"):
                 try:
                     widgets.run_action(actions.record_outcome, draw_id=int(opened), case_no=case_no,
                                        leader_report=report, comment=comment, rating=rating, follow_up_due=due)
                 except (DrawError, actions.ActionError) as error:
-                    st.error(str(error))
+                    st.error(widgets.plain(error))
                 else:
-                    st.success(f"已保存 {case_no} 的会后记录。")
+                    st.success(f"已保存 {widgets.plain(case_no)} 的会后记录。")
         with widgets.engine().connect() as conn:
             recorded = outcomes(conn, scope, draw_id=int(opened))
         if not recorded.empty:

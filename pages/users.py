@@ -14,7 +14,7 @@ actor = session.require("users")
 st.title("用户管理")
 st.caption("新建的账号和重置后的密码均为一次性密码，用户首次登录须修改。停用的账号不能再登录，其历史记录保留。")
 if "users_notice" in st.session_state:
-    st.success(st.session_state.pop("users_notice"))
+    st.success(widgets.plain(st.session_state.pop("users_notice")))
 
 with widgets.engine().connect() as conn:
     users = auth.list_users(conn)
@@ -56,7 +56,7 @@ with add_tab:
                 widgets.run_action(actions.add_user, name, role, region, password, must_change=True,
                                    display_name=display)
             except auth.AuthError as error:
-                st.error(str(error))
+                st.error(widgets.plain(error))
             else:
                 st.session_state["users_notice"] = (
                     f"已新建用户 {name.strip()}（{ROLES[role]}）。一次性密码：{password}（只显示这一次，请当面或"
@@ -72,7 +72,7 @@ with change_tab:
             try:
                 widgets.run_action(actions.set_user_disabled, target, True)
             except (auth.AuthError, actions.ActionError) as error:
-                st.error(str(error))
+                st.error(widgets.plain(error))
             else:
                 st.session_state["users_notice"] = f"已停用 {target}。"
                 st.rerun()

@@ -9,8 +9,10 @@ import math
 
 import pandas as pd
 import pydeck as pdk
+import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from dashboard import config, db
 from dashboard.exports import csv_bytes, excel_bytes
@@ -19,6 +21,7 @@ from dashboard.permissions import Refused
 from dashboard.rules import load_rules
 from entrypoints.setup import OutdatedDatabase, ensure_database
 from pages import session
+from pages.markup import plain  # noqa: F401  (pages call widgets.plain)
 from queries.filters import Filters, Scope
 from queries.regions import counties, townships
 
@@ -76,7 +79,7 @@ def ensure_ready() -> None:
     try:
         _prepare_database(config.database_url())
     except OutdatedDatabase as error:
-        st.error(str(error))
+        st.error(plain(error))
         st.stop()
 
 
@@ -129,7 +132,12 @@ def run_action(action, *args, **kwargs):
     try:
         result = action(engine(), session.actor(), *args, **kwargs)
     except Refused as error:
-        st.error(str(error))
+        st.error(plain(error))
+        st.stop()
+    except OperationalError as error:
+        if not db.is_busy(error):
+            raise
+        st.error(db.BUSY_MESSAGE)
         st.stop()
     invalidate(action.invalidates)
     return result
@@ -152,6 +160,22 @@ def _region_options(url: str, scope: Scope, generations: tuple) -> tuple[pd.Data
         return counties(conn, scope), townships(conn, scope)
 
 
+@st.cache_data(ttl=600, show_spinner=False)
+def _first_day(url: str, scope: Scope, generations: tuple) -> dt.date:
+    from dashboard.models import cases
+    from dashboard.scope import scope_condition
+
+    with _engine_for(url).connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(cases.c.registered_on)).where(scope_condition(scope))).scalar()
+    return first or dt.date(config.today().year, 1, 1)
+
+
+def first_day(scope: Scope) -> dt.date:
+    """The earliest registration date in scope: periods start no earlier (a link with
+    year 1 would make every page scan and chart two thousand years)."""
+    return min(_first_day(config.database_url(), scope, _generation_key("queries.kpi")), config.today())
+
+
 def region_frames(scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _region_options(config.database_url(), scope, _generation_key("queries.regions"))
 
@@ -165,16 +189,18 @@ def sidebar_filters() -> Filters:
     scope = current_scope()
     county_frame, township_frame = region_frames(scope)
     today = config.today()
+    earliest = first_day(scope)
     if "filters_from_link" not in st.session_state:  # a shared link restores its filters
         st.session_state["filters_from_link"] = True
-        _restore_filters(county_frame, township_frame, today)
+        _restore_filters(county_frame, township_frame, today, earliest)
     with st.sidebar:
-        st.markdown(f"**{scope.name}** · 数据截至 {today:%Y年%m月%d日}")
+        st.markdown(f"**{plain(scope.name)}** · 数据截至 {today:%Y年%m月%d日}")
         period = st.date_input(
             "统计期间",
             # A link's period is the initial value (not written to the widget's state,
             # which Streamlit warns about when a default value is given too).
             value=st.session_state.get("filter_period_from_link", (dt.date(today.year, 1, 1), today)),
+            min_value=earliest,
             max_value=today,
             format="YYYY-MM-DD",
             key="filter_period",
@@ -217,6 +243,8 @@ def sidebar_filters() -> Filters:
         channels=tuple(channels),
     )
     st.session_state["filters"] = filters
+    if "period_notice" in st.session_state:
+        st.info(st.session_state.pop("period_notice"))
     for key, value in filter_query(filters, today).items():
         if st.query_params.get(key) != value:
             st.query_params[key] = value
@@ -247,17 +275,25 @@ def filter_query(filters: Filters, today: dt.date | None = None) -> dict[str, st
     return params
 
 
-def _restore_filters(county_frame: pd.DataFrame, township_frame: pd.DataFrame, today: dt.date) -> None:
-    """Set the sidebar widgets from the link's parameters; unknown values are ignored."""
+def _restore_filters(county_frame: pd.DataFrame, township_frame: pd.DataFrame, today: dt.date,
+                     earliest: dt.date) -> None:
+    """Set the sidebar widgets from the link's parameters; unknown values are ignored,
+    dates are kept within the data's range (with a notice), regions outside the user's
+    scope are refused."""
     params = st.query_params
     try:
         start = dt.date.fromisoformat(params["from"]) if "from" in params else None
         end = dt.date.fromisoformat(params["to"]) if "to" in params else None
     except ValueError:
         start = end = None
+        st.session_state["period_notice"] = "链接中的日期格式不对（应为 YYYY-MM-DD），已使用默认期间（本年初至今天）。"
     if start or end:
-        end = min(end or today, today)
-        start = min(start or dt.date(end.year, 1, 1), end)
+        given = (start, end)
+        end = min(max(end or today, earliest), today)
+        start = min(max(start or dt.date(end.year, 1, 1), earliest), end)
+        if (given[0] and given[0] != start) or (given[1] and given[1] != end):
+            st.session_state["period_notice"] = (f"链接中的日期超出数据范围（{earliest:%Y-%m-%d} 至 {today:%Y-%m-%d}），"
+                                                 f"已调整为 {start:%Y-%m-%d} 至 {end:%Y-%m-%d}。")
         st.session_state["filter_period_from_link"] = (start, end)
     county = params.get("county")
     township = params.get("town")

@@ -21,6 +21,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Page errors reach AppTest (and the browser suite's server log) instead of the Chinese
+# "页面出错" message users see (streamlit_app.py).
+os.environ.setdefault("DASHBOARD_SHOW_ERRORS", "1")
 
 
 def _unavailable(message: str):
