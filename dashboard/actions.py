@@ -113,6 +113,7 @@ def export(engine: Engine, actor: Actor, what: str, detail: str | None = None) -
     audit.record(engine, actor, "export", target=what, detail=detail)
 
 
+@action()
 def reveal(engine: Engine, actor: Actor, case_no: str, reason: str) -> dict:
     """The unmasked personal data of one case, for this view only; the reason is kept
     in the audit record."""

@@ -27,6 +27,7 @@ from dashboard.scope import Scope, city_scope, scope_for
 MAX_FAILED_SIGNINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
+WRONG_CREDENTIALS = "用户名或密码不正确，请重新输入。连续输错 5 次，账号将锁定 15 分钟。"
 NAME_MAX = 50
 # Letters and digits that cannot be mistaken for each other when read aloud or typed.
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
@@ -189,40 +190,40 @@ def list_users(conn: Connection) -> list[dict]:
 
 
 def sign_in(engine: Engine, name: str, password: str, *, now: dt.datetime | None = None) -> Actor:
-    """Check a password and return the signed-in actor; every attempt is audited.
-    Raises AuthError with a message that does not say whether the name exists."""
+    """Check a password and return the signed-in actor; every attempt is audited and a
+    failure is counted (and its record kept) before the refusal is raised. A wrong name
+    and a wrong password get the same message, so names cannot be probed."""
     now = now or audit.now()
     name = (name or "").strip()[:NAME_MAX]
-    wrong = "用户名或密码不正确，请重新输入。连续输错 5 次，账号将锁定 15 分钟。"
+    refusal = None
     with engine.begin() as conn:
         row = conn.execute(sa.select(users).where(users.c.name == name)).mappings().first() if name else None
         if row is None:
             _verify(_DUMMY_HASH, password or "")
-            audit.append(conn, None, "signin_failed", user_name=name or None, outcome="denied",
-                         detail="用户名不存在")
-            raise AuthError(wrong)
-        if row["disabled"]:
-            audit.append(conn, None, "signin_failed", user_name=name, outcome="denied", detail="账号已停用")
-            raise AuthError("该账号已停用，请联系系统管理员。")
-        if row["locked_until"] and row["locked_until"] > now:
+            refusal, detail = WRONG_CREDENTIALS, "用户名不存在"
+        elif row["disabled"]:
+            refusal, detail = "该账号已停用，请联系系统管理员。", "账号已停用"
+        elif row["locked_until"] and row["locked_until"] > now:
             minutes = max(1, int((row["locked_until"] - now).total_seconds() // 60) + 1)
-            audit.append(conn, None, "signin_failed", user_name=name, outcome="denied", detail="账号锁定中")
-            raise AuthError(f"连续输错密码次数过多，账号已锁定，请约 {minutes} 分钟后再试，或联系管理员重置密码。")
-        if not _verify(row["password_hash"], password or ""):
+            refusal = f"连续输错密码次数过多，账号已锁定，请约 {minutes} 分钟后再试，或联系管理员重置密码。"
+            detail = "账号锁定中"
+        elif not _verify(row["password_hash"], password or ""):
             failed = (row["failed_attempts"] or 0) + 1
             locked = now + LOCKOUT if failed >= MAX_FAILED_SIGNINS else None
             conn.execute(users.update().where(users.c.id == row["id"]).values(
                 failed_attempts=0 if locked else failed, locked_until=locked))
-            audit.append(conn, None, "signin_failed", user_name=name, outcome="denied",
-                         detail="密码错误" + ("，账号锁定 15 分钟" if locked else f"（第 {failed} 次）"))
-            if locked:
-                raise AuthError("连续 5 次输错密码，账号已锁定 15 分钟。请稍后再试，或联系管理员重置密码。")
-            raise AuthError(wrong + f"（还可尝试 {MAX_FAILED_SIGNINS - failed} 次）")
-        conn.execute(users.update().where(users.c.id == row["id"]).values(
-            failed_attempts=0, locked_until=None, last_signin_at=now))
-        user = get_user(conn, name)
-        actor = actor_for(conn, user, "web")
-        audit.append(conn, actor, "signin")
+            refusal = ("连续 5 次输错密码，账号已锁定 15 分钟。请稍后再试，或联系管理员重置密码。" if locked
+                       else WRONG_CREDENTIALS)
+            detail = "密码错误" + ("，账号锁定 15 分钟" if locked else f"（连续第 {failed} 次）")
+        if refusal:
+            audit.append(conn, None, "signin_failed", user_name=name or None, outcome="denied", detail=detail)
+        else:
+            conn.execute(users.update().where(users.c.id == row["id"]).values(
+                failed_attempts=0, locked_until=None, last_signin_at=now))
+            actor = actor_for(conn, get_user(conn, name), "web")
+            audit.append(conn, actor, "signin")
+    if refusal:  # raised after the commit: the count and the record stay
+        raise AuthError(refusal)
     return actor
 
 

@@ -12,7 +12,7 @@ ensure_navigation()
 actor = session.require("users")
 
 st.title("用户管理")
-st.caption("新建的账号和重置后的密码均为一次性密码，用户首次登录须修改。停用的账号不能再登录，其历史记录保留。")
+st.caption("在此新建账号或重置密码时，系统生成一次性密码，用户首次登录须修改。停用的账号不能再登录，其历史记录保留。")
 if "users_notice" in st.session_state:
     st.success(widgets.plain(st.session_state.pop("users_notice")))
 
