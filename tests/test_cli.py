@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 
+from dashboard.models import spot_check_draws
 from entrypoints.cli import main
 
 KPI_KEYS = {
@@ -61,7 +63,7 @@ def test_user_errors_exit_2_with_chinese_message(city_env, capsys, argv, fragmen
 
 
 def test_draw_json_and_stored(city_env, capsys):
-    first = _json(capsys, ["draw", "--n", "2", "--seed", "7", "--per-county", "--json"])
+    first = _json(capsys, ["draw", "--user", "supervisor", "--n", "2", "--seed", "7", "--per-county", "--json"])
     assert first["seed"] == "7" and first["method"] == "stratified" and first["candidate_count"] == 3
     numbers = [c["case_no"] for c in first["cases"]]
     assert len(numbers) == 2 and "B05" in numbers
@@ -70,13 +72,17 @@ def test_draw_json_and_stored(city_env, capsys):
     # B05 is yellow: its handling deadline (1 July) is 1 day away and comes before its target
     assert (b05["county"], b05["township"], b05["color"], b05["leader"]) == ("乙县", "北河乡", "yellow", "钱二")
     assert b05["days_open"] == 60
-    again = _json(capsys, ["draw", "--n", "2", "--seed", "7", "--per-county", "--json"])
+    again = _json(capsys, ["draw", "--user", "supervisor", "--n", "2", "--seed", "7", "--per-county", "--json"])
     assert again["draw_id"] == first["draw_id"] + 1
     assert [c["case_no"] for c in again["cases"]] == numbers
+    # Recorded under the user's name (display name "supervisor"), not a typed one.
+    with sa.create_engine(city_env).connect() as conn:
+        by = conn.execute(sa.select(spot_check_draws.c.created_by).order_by(spot_check_draws.c.id)).scalars().all()
+    assert by == ["supervisor", "supervisor"]
 
 
 def test_draw_without_candidates(city_env, capsys):
-    assert main(["draw", "--n", "1", "--region", "880121001"]) == 2  # 南山镇 has none
+    assert main(["draw", "--user", "supervisor", "--n", "1", "--region", "880121001"]) == 2  # 南山镇 has none
     assert "没有符合条件的未化解积案" in capsys.readouterr().err
 
 
@@ -92,8 +98,12 @@ def test_init_creates_empty_schema_then_refuses(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
     summary = _json(capsys, ["init", "--json"])
     assert summary["sample"] is False
-    # An empty schema is still "empty": init again is allowed.
-    assert main(["init", "--json"]) == 0
+    # The first administrator, with a one-time password shown only now.
+    assert summary["admin_user"] == "admin" and summary["admin_password"]
+    assert "demo_users" not in summary
+    # An empty schema is still "empty": init again is allowed; the admin is not made twice.
+    again = _json(capsys, ["init", "--json"])
+    assert "admin_user" not in again and "admin_password" not in again
 
 
 def test_outdated_database_is_reported_not_crashed(tmp_path):
@@ -116,9 +126,12 @@ def test_first_run_progress_only_moves_forward(tmp_path):
     from entrypoints.setup import initialise
 
     calls: list[float] = []
-    initialise(db.make_engine(f"sqlite:///{tmp_path / 'first.db'}"), sample=True, cases=500,
-               progress=lambda fraction, _message: calls.append(fraction))
+    summary = initialise(db.make_engine(f"sqlite:///{tmp_path / 'first.db'}"), sample=True, cases=500,
+                         progress=lambda fraction, _message: calls.append(fraction))
     assert calls == sorted(calls) and calls[0] == 0.0 and calls[-1] == 1.0
+    # The sample city comes with one demo user per role.
+    assert summary["demo_users"] == ["demo-city", "demo-county", "demo-township", "demo-supervision",
+                                     "demo-bureau", "demo-admin"]
 
 
 def test_kpi_refuses_a_period_ending_after_today(tmp_path, monkeypatch, capsys):

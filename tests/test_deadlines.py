@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from entrypoints.cli import main
 from dashboard.deadlines import (
     DEFAULT_PRESETS,
     Preset,
@@ -25,6 +24,7 @@ from dashboard.deadlines import (
 )
 from dashboard.models import case_events, case_extensions, cases
 from dashboard.workdays import WorkCalendar
+from entrypoints.cli import main
 
 D = dt.date
 PRESETS = {p["name"]: Preset(**p) for p in DEFAULT_PRESETS}
@@ -335,9 +335,9 @@ def test_cli_rules_case_and_extend(city, capsys, monkeypatch):
     url, _ = city
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DASHBOARD_TODAY", "2026-06-30")
-    assert main(["rules", "assign", "--region", "880121", "--preset", "weifang-520", "--from", "2026-06-01"]) == 0
+    assert main(["rules", "assign", "--user", "bureau", "--region", "880121", "--preset", "weifang-520", "--from", "2026-06-01"]) == 0
     assert "自 2026-06-01 起" in capsys.readouterr().out
-    assert main(["rules", "assign", "--region", "880121", "--preset", "national", "--track", "green"]) == 0
+    assert main(["rules", "assign", "--user", "bureau", "--region", "880121", "--preset", "national", "--track", "green"]) == 0
     assert "自 2026-06-30 起" in capsys.readouterr().out  # default: today
     assert main(["rules", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -362,22 +362,22 @@ def test_cli_rules_case_and_extend(city, capsys, monkeypatch):
     }
     assert main(["case", "C05", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["preset"] == "national"  # registered 20 May
-    assert main(["extend", "C05", "--days", "30", "--reason", "等待鉴定", "--approver", "张局长"]) == 0
+    assert main(["extend", "--user", "bureau", "C05", "--days", "30", "--reason", "等待鉴定", "--approver", "张局长"]) == 0
     assert "新的办理期限 2026-08-19" in capsys.readouterr().out  # 20 Jul + 30
-    assert main(["extend", "C04", "--days", "30", "--reason", "等待鉴定", "--approver", "张局长"]) == 2
+    assert main(["extend", "--user", "bureau", "C04", "--days", "30", "--reason", "等待鉴定", "--approver", "张局长"]) == 2
     assert "办理期限 2026-06-10 已过" in capsys.readouterr().err
-    assert main(["rules", "edit", "weifang-520", "--limit", "handling", "--days", "30"]) == 0
+    assert main(["rules", "edit", "--user", "bureau", "weifang-520", "--limit", "handling", "--days", "30"]) == 0
     assert "重新计算未办结案件的期限 1 件" in capsys.readouterr().out  # C06 (C07, C08 not accepted)
     assert main(["case", "C06", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["handling_due"] == "2026-07-02"  # 2 Jun + 30
     with pytest.raises(SystemExit) as usage:
-        main(["rules", "edit", "weifang-520", "--limit", "handling", "--unit", "weeks"])
+        main(["rules", "edit", "--user", "bureau", "weifang-520", "--limit", "handling", "--unit", "weeks"])
     assert usage.value.code == 2 and "参数错误" in capsys.readouterr().err
-    assert main(["rules", "edit", "weifang-520", "--limit", "feedback", "--unit", "working"]) == 2
+    assert main(["rules", "edit", "--user", "bureau", "weifang-520", "--limit", "feedback", "--unit", "working"]) == 2
     assert "没有初步反馈时限" in capsys.readouterr().err
-    assert main(["rules", "assign", "--region", "999999", "--preset", "national"]) == 2
-    assert "区划代码 999999 不存在" in capsys.readouterr().err
     assert main(["case", "C01", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["color"] is None  # closed
     assert main(["case", "NOPE"]) == 2
     assert "不存在" in capsys.readouterr().err
+    assert main(["rules", "assign", "--user", "bureau", "--region", "999999", "--preset", "national"]) == 2
+    assert "区划代码 999999 不存在" in capsys.readouterr().err

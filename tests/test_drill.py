@@ -259,7 +259,7 @@ def test_drill_children_and_unknown_region(app_env):
     assert children["信访总量"].tolist() == [3, 3]
     assert children["进入"].tolist()[0] == f"drill?region={B1}"
     lost = _open("pages/drill.py", region="123456")
-    assert "不存在或不在您的查看范围内" in lost.error[0].value
+    assert "不在您的查看范围内（或不存在）" in lost.error[0].value  # same refusal as out of scope
 
 
 def test_drill_links_leave_the_sidebar_region_out(app_env):

@@ -11,7 +11,6 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from entrypoints.cli import main
 from dashboard.ledger import (
     LedgerError,
     find_header,
@@ -24,6 +23,7 @@ from dashboard.ledger import (
 )
 from dashboard.models import case_events, cases, regions
 from dashboard.region_import import import_boundaries, import_region_csv
+from entrypoints.cli import main
 
 D = dt.date
 HEADER = ["信访件编号", "登记日期", "信访形式", "信访人", "人数", "所属县区", "所属乡镇", "问题类别", "诉求摘要",
@@ -218,19 +218,19 @@ def test_cli_exit_codes(writable_city, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     good = tmp_path / "good.csv"
     good.write_bytes(_csv([HEADER, *GOOD]))
-    assert main(["import", str(good), "--dry-run", "--json"]) == 0
+    assert main(["import", "--user", "bureau", str(good), "--dry-run", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["new"] == 3 and _case(engine, "N001") is None
-    assert main(["import", str(good), "--json"]) == 0
+    assert main(["import", "--user", "bureau", str(good), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["new"] == 3
     bad = tmp_path / "bad.csv"
     bad.write_bytes(_csv([HEADER, GOOD[0], ["N009", "昨天", "来信", "", "", "甲区", "", "劳动保障"]]))
-    assert main(["import", str(bad), "--json"]) == 1
+    assert main(["import", "--user", "bureau", str(bad), "--json"]) == 1
     payload = json.loads(capsys.readouterr().out)
     assert payload["rejected"] == 1 and payload["unchanged"] == 1
     assert "拒绝原因" in (tmp_path / "bad.rejected.csv").read_text(encoding="utf-8-sig")
     png = tmp_path / "photo.xlsx"
     png.write_bytes(b"\x89PNG\r\n\x1a\n....")
-    assert main(["import", str(png)]) == 2
+    assert main(["import", "--user", "bureau", str(png)]) == 2
     assert "不是表格文件" in capsys.readouterr().err
 
 
@@ -315,10 +315,10 @@ def test_malformed_mapping_file_is_bad_input(writable_city, tmp_path, capsys, mo
         load_mapping(mapping)
     good = tmp_path / "good.csv"
     good.write_bytes(_csv([HEADER, *GOOD]))
-    assert main(["import", str(good), "--mapping", str(mapping)]) == 2
+    assert main(["import", "--user", "bureau", str(good), "--mapping", str(mapping)]) == 2
     err = capsys.readouterr().err
     assert "列名对照文件" in err and "Traceback" not in err
-    assert main(["import", str(good), "--mapping", str(mapping), "--json"]) == 2
+    assert main(["import", "--user", "bureau", str(good), "--mapping", str(mapping), "--json"]) == 2
     payload = json.loads(capsys.readouterr().out)
     assert payload["exit_code"] == 2 and "列名对照文件" in payload["error"]
     assert _case(engine, "N001") is None
@@ -331,7 +331,7 @@ def test_header_without_data_rows_is_fatal(writable_city, tmp_path, capsys, monk
         _import(engine, _csv([["某某市台账"], HEADER, [], ["", " "]]))
     empty = tmp_path / "header.xlsx"
     empty.write_bytes(_xlsx([HEADER]))
-    assert main(["import", str(empty), "--json"]) == 2
+    assert main(["import", "--user", "bureau", str(empty), "--json"]) == 2
     out, err = capsys.readouterr()
     assert "没有数据行" in json.loads(out)["error"] and "没有数据行" in err
 
@@ -341,9 +341,9 @@ def test_json_errors_of_import_go_to_stdout_and_stderr(writable_city, tmp_path, 
     monkeypatch.setenv("DATABASE_URL", url)
     png = tmp_path / "photo.xlsx"
     png.write_bytes(b"\x89PNG\r\n\x1a\n....")
-    assert main(["import", str(png), "--json"]) == 2
+    assert main(["import", "--user", "bureau", str(png), "--json"]) == 2
     out, err = capfd.readouterr()
     assert json.loads(out) == {"error": json.loads(out)["error"], "exit_code": 2}
     assert "不是表格文件" in json.loads(out)["error"] and "错误：" in err and "不是表格文件" in err
-    assert main(["import", str(tmp_path / "missing.csv"), "--json"]) == 2
+    assert main(["import", "--user", "bureau", str(tmp_path / "missing.csv"), "--json"]) == 2
     assert "找不到文件" in json.loads(capfd.readouterr().out)["error"]

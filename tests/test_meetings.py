@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from scipy.stats import chisquare
 
 from dashboard.agenda import agenda_excel, agenda_html
-from entrypoints.cli import main
 from dashboard.draws import (
     Candidate,
     DrawError,
@@ -34,11 +33,13 @@ from dashboard.models import (
     spot_check_draw_cases,
     spot_check_draws,
 )
+from entrypoints.cli import main
 from queries.filters import Filters, scope_for
 from queries.meetings import agenda, follow_ups, notify_list, outcomes
 from queries.spot_check import CandidateOptions, candidate_frame, draw_candidates
 from tests.fixture_city import DRAW_POOL as POOL
 from tests.fixture_city import TODAY
+from tests.signin import as_user
 
 
 def _by_county(drawn):
@@ -447,10 +448,10 @@ def _run(capsys, argv):
 
 
 def test_cli_meeting_draw_verify_agenda(city_env, capsys, tmp_path):
-    assert main(["meeting", "create", "--title", "七月抽查会", "--at", "2026-07-01 14:30", "--json"]) == 0
+    assert main(["meeting", "create", "--user", "supervisor", "--title", "七月抽查会", "--at", "2026-07-01 14:30", "--json"]) == 0
     meeting = json.loads(capsys.readouterr().out)
     assert len(meeting["seed_commitment"]) == 64
-    assert main(["draw", "--n", "2", "--meeting", str(meeting["meeting_id"]), "--method", "stratified", "--json"]) == 0
+    assert main(["draw", "--user", "supervisor", "--n", "2", "--meeting", str(meeting["meeting_id"]), "--method", "stratified", "--json"]) == 0
     drawn = json.loads(capsys.readouterr().out)
     assert hashlib.sha256(drawn["seed"].encode()).hexdigest() == meeting["seed_commitment"]
     assert {"draw_id", "seed", "method", "candidate_count", "meeting_id", "replaces_draw_id", "cases",
@@ -461,13 +462,13 @@ def test_cli_meeting_draw_verify_agenda(city_env, capsys, tmp_path):
     assert verified["ok"] is True and set(verified) == {"draw_id", "ok", "checks", "chain"}
     assert verified["chain"]["length"] == 1 and verified["chain"]["head_draw_id"] == drawn["draw_id"]
     # A redraw names the draw it replaces; it stays in the meeting, its seed is chained.
-    assert main(["draw", "--n", "2", "--replaces", str(drawn["draw_id"]), "--reason", "漏了乙县", "--json"]) == 0
+    assert main(["draw", "--user", "supervisor", "--n", "2", "--replaces", str(drawn["draw_id"]), "--reason", "漏了乙县", "--json"]) == 0
     redrawn = json.loads(capsys.readouterr().out)
     assert redrawn["seed"] == drawn["seed"] + "/重抽1" and redrawn["meeting_id"] == meeting["meeting_id"]
     assert main(["verify-draw", str(redrawn["draw_id"])]) == 0
     text = capsys.readouterr().out
     assert "第 1 次重新抽取" in text and "共 2 条记录" in text
-    assert main(["draw", "--n", "1", "--method", "weighted", "--weight-by", "color", "--exclude-last", "1",
+    assert main(["draw", "--user", "supervisor", "--n", "1", "--method", "weighted", "--weight-by", "color", "--exclude-last", "1",
                  "--json"]) == 0
     weighted = json.loads(capsys.readouterr().out)
     assert weighted["candidate_count"] == 1  # two of three were drawn at the last meeting
@@ -495,7 +496,7 @@ def test_cli_meeting_draw_verify_agenda(city_env, capsys, tmp_path):
     (["--channel", "online"], 1, {"channels": ["online"]}),  # B05
 ])
 def test_cli_draw_filters_match_the_page(city_env, capsys, argv, count, stored):
-    code, out, _ = _run(capsys, ["draw", "--n", "1", "--json", *argv])
+    code, out, _ = _run(capsys, ["draw", "--user", "supervisor", "--n", "1", "--json", *argv])
     assert code == 0
     result = json.loads(out)
     assert result["candidate_count"] == count
@@ -510,10 +511,10 @@ def test_cli_draw_filters_match_the_page(city_env, capsys, argv, count, stored):
 
 def test_cli_draw_tells_about_shortages(city_env, capsys):
     # 甲区 has 2 candidates, 乙县 1: with k = 2 乙县 gives its only case.
-    code, out, err = _run(capsys, ["draw", "--n", "3", "--method", "stratified", "--k", "2", "--json"])
+    code, out, err = _run(capsys, ["draw", "--user", "supervisor", "--n", "3", "--method", "stratified", "--k", "2", "--json"])
     assert code == 0
     assert json.loads(out)["notes"] == ["乙县只有 1 件候选，少于每县区 2 件，已全部抽中。"]
-    code, out, err = _run(capsys, ["draw", "--n", "1", "--per-county"])
+    code, out, err = _run(capsys, ["draw", "--user", "supervisor", "--n", "1", "--per-county"])
     assert code == 0
     assert "提示：抽取件数 1 件少于各县区保底件数之和 2 件" in err and "未抽到的县区" in err
 
@@ -522,10 +523,10 @@ def test_cli_draw_tells_about_shortages(city_env, capsys):
 def redrawn_meeting(city_env, capsys):
     """Meeting #1 (committed) with draw #1 replaced by draw #2; meeting #2 (committed)
     not drawn yet."""
-    assert main(["meeting", "create", "--title", "七月", "--at", "2026-07-01 14:30"]) == 0
-    assert main(["meeting", "create", "--title", "八月", "--at", "2026-08-01 14:30"]) == 0
-    assert main(["draw", "--n", "1", "--meeting", "1"]) == 0
-    assert main(["draw", "--n", "1", "--replaces", "1", "--reason", "重抽"]) == 0
+    assert main(["meeting", "create", "--user", "supervisor", "--title", "七月", "--at", "2026-07-01 14:30"]) == 0
+    assert main(["meeting", "create", "--user", "supervisor", "--title", "八月", "--at", "2026-08-01 14:30"]) == 0
+    assert main(["draw", "--user", "supervisor", "--n", "1", "--meeting", "1"]) == 0
+    assert main(["draw", "--user", "supervisor", "--n", "1", "--replaces", "1", "--reason", "重抽"]) == 0
     capsys.readouterr()
 
 
@@ -559,7 +560,7 @@ def test_cli_bad_input_exits_2_in_chinese(redrawn_meeting, capsys, tmp_path, mon
     work = tmp_path / "out"
     work.mkdir()
     monkeypatch.chdir(work)
-    code, out, err = _run(capsys, argv)
+    code, out, err = _run(capsys, ["--user", "supervisor", *argv])  # may draw: the errors are the input's
     assert code == 2
     assert fragment in err and "Traceback" not in err and "invalid" not in err
     assert not list(work.iterdir())  # nothing half written
@@ -584,7 +585,7 @@ def test_spot_check_page_committed_meeting_and_redraw(app_env):
     from streamlit.testing.v1 import AppTest
 
     app = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-    at = AppTest.from_file(app, default_timeout=60)
+    at = as_user(AppTest.from_file(app, default_timeout=60), "supervisor")
     at.run()
     at.switch_page("pages/spot_check.py").run()
     at.button(key="FormSubmitter:meeting_form-新建督查会").click().run()
@@ -633,7 +634,8 @@ def _replace_box(at):
 def test_spot_check_page_tells_about_a_stratified_shortage(app_env):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=60)
+    at = as_user(AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"),
+                                   default_timeout=60), "supervisor")
     at.run()
     at.switch_page("pages/spot_check.py").run()
     at.radio(key="draw_method").set_value("stratified").run()

@@ -3,19 +3,23 @@ figures shown equal the fixture's hand-computed figures (see tests/fixture_city.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from tests.fixture_city import A2
+from tests.signin import as_user
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 TIMEOUT = 60
 DRAW_BUTTON = "FormSubmitter:draw_form-抽取"
 
 
-def _open(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+def _open(page: str | None = None, user: str = "bureau", **query) -> AppTest:
+    """A fresh session signed in as `user` (bureau: whole city, every view page, data
+    import and settings; the spot-check page needs the supervision office's "draw")."""
+    at = as_user(AppTest.from_file(APP, default_timeout=TIMEOUT), user)
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -23,6 +27,11 @@ def _open(page: str | None = None, **query) -> AppTest:
         at.switch_page(page).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def _shown(text: str) -> str:
+    """A message as the browser shows it: pages escape punctuation from Markdown."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -99,7 +108,7 @@ def test_supervision_lists_open_cases(app_env):
 
 
 def test_spot_check_draws_and_history_reopens(app_env):
-    at = _open("pages/spot_check.py")
+    at = _open("pages/spot_check.py", user="supervisor")
     assert any("**3**" in m.value for m in at.markdown)  # B01 B02 B05 are candidates
     at.number_input(key="draw_n").set_value(2)
     at.radio(key="draw_method").set_value("stratified")
@@ -120,7 +129,7 @@ def test_spot_check_draws_and_history_reopens(app_env):
     assert _case_tables(at)[0]["信访件编号"].tolist() == first
 
     # A fresh session opened on the shared link ?draw=1 shows the same cases.
-    linked = _open("pages/spot_check.py", draw="1")
+    linked = _open("pages/spot_check.py", user="supervisor", draw="1")
     assert _case_tables(linked)[0]["信访件编号"].tolist() == first
 
 
@@ -148,7 +157,9 @@ def test_reminders_page_on_a_rest_day(app_env, monkeypatch):
     monkeypatch.setenv("DASHBOARD_TODAY", "2026-07-04")  # a Saturday
     at = _open("pages/reminders.py")
     assert any("今天是休息日" in i.value and "2026年07月06日" in i.value for i in at.info)
-    assert not at.button and not [m for m in at.metric if m.label.startswith("超期督办")]
+    # No button on the page (the sidebar has only "sign out"), no queue figures.
+    assert not at.main.button and not [m for m in at.metric if m.label.startswith("超期督办")]
+    assert [b.key for b in at.sidebar.button] == ["signout"]
 
 
 def test_settings_page_assigns_presets_and_color_rules(app_env):
@@ -157,7 +168,7 @@ def test_settings_page_assigns_presets_and_color_rules(app_env):
     at = _open("pages/settings.py")
     assert at.title[0].value == "设置"
     years = _table_with(at, "已导入天数")
-    assert years.set_index("年份").loc[2026, "来源"] == "chinese-calendar 软件包"
+    assert years.set_index("年份").loc[2026, "来源"] == "国务院办公厅公布的安排（系统内置）"
     assert years.set_index("年份").loc[2027, "来源"].startswith("未导入")
     presets = _table_with(at, "复查、复核").set_index("代码")
     assert presets.loc["national", "复查、复核"] == "30 日"
@@ -168,7 +179,8 @@ def test_settings_page_assigns_presets_and_color_rules(app_env):
     at.button(key="FormSubmitter:assign_form-保存并重新计算期限").click().run()
     assert not at.exception
     # open cases of 乙县 registered from 1 June: C06 C07 C08 (C05, B05 registered in May)
-    assert "自 2026-06-01 起" in at.success[0].value and "3 件未办结案件的期限已重新计算" in at.success[0].value
+    notice = _shown(at.success[0].value)
+    assert "自 2026-06-01 起" in notice and "3 件未办结案件的期限已重新计算" in notice
     assignments = _table_with(at, "办理程序")
     assert assignments[["区划", "办理程序", "规则", "生效日期", "状态"]].values.tolist() == [
         ["乙县", "全部程序", "铜陵“210”一般事项", dt.date(2026, 6, 1), "现行"]]
@@ -195,7 +207,7 @@ def test_settings_page_edits_a_preset(app_env):
     assert not at.exception
     # the fixture's hand-set deadlines: every open case is recomputed (C04 C05 C06 C07 C08
     # B02 B05); closed ones keep theirs
-    notice = at.success[0].value
+    notice = _shown(at.success[0].value)
     assert "办理时限为 30 日" in notice and "7 件未办结案件的期限已重新计算" in notice
     assert "已办结案件保留原期限" in notice
     assert _table_with(at, "复查、复核").set_index("代码").loc["national", "办理"] == "30 日"
@@ -204,13 +216,13 @@ def test_settings_page_edits_a_preset(app_env):
     at.radio(key="edit_unit").set_value("working")
     at.number_input(key="edit_days").set_value(0)
     at.button(key="FormSubmitter:edit_form-保存并重新计算未办结案件").click().run()
-    assert "初步反馈时限为 当日" in at.success[0].value
+    assert "初步反馈时限为 当日" in _shown(at.success[0].value)
 
 
 def test_spot_check_meeting_commit_reveal_verify_and_outcome(app_env):
-    at = _open("pages/spot_check.py")
+    at = _open("pages/spot_check.py", user="supervisor")
     at.button(key="FormSubmitter:meeting_form-新建督查会").click().run()
-    notice = next(s.value for s in at.success if "已建督查会 #1" in s.value)
+    notice = next(_shown(s.value) for s in at.success if "已建督查会 #1" in _shown(s.value))
     commitment = notice.rsplit("：", 1)[-1]
     assert len(commitment) == 64
     at.selectbox(key="draw_meeting_id").set_value(1)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from entrypoints.cli import main
 from dashboard.ledger import LedgerError
 from dashboard.models import regions
 from dashboard.region_import import geometry_problem, import_boundaries, import_region_csv
+from entrypoints.cli import main
 
 SQUARE = [[110.2, 30.2], [110.3, 30.2], [110.3, 30.3], [110.2, 30.3], [110.2, 30.2]]
 BOWTIE = [[110.0, 30.0], [110.1, 30.1], [110.1, 30.0], [110.0, 30.1], [110.0, 30.0]]
@@ -128,13 +128,13 @@ def test_regions_cli_json(writable_city, tmp_path, capfd, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     bad = tmp_path / "bad.csv"
     bad.write_text("code,name,level,parent_code\n880121011,,township,880121\n", encoding="utf-8")
-    assert main(["regions", "import", str(bad), "--json"]) == 2
+    assert main(["regions", "import", "--user", "bureau", str(bad), "--json"]) == 2
     out, err = capfd.readouterr()
     payload = json.loads(out)
     assert payload["exit_code"] == 2 and "第 2 行：名称为空" in payload["error"] and "第 2 行：名称为空" in err
     good = tmp_path / "good.csv"
     good.write_text("code,name,level,parent_code\n880121011,新镇,township,880121\n", encoding="utf-8")
-    assert main(["regions", "import", str(good), "--json"]) == 0
+    assert main(["regions", "import", "--user", "bureau", str(good), "--json"]) == 0
     assert json.loads(capfd.readouterr().out) == {"file": str(good), "new": 1, "updated": 0}
-    assert main(["regions", "import", str(good)]) == 0
+    assert main(["regions", "import", "--user", "bureau", str(good)]) == 0
     assert "新增 0，更新 1" in capfd.readouterr().out

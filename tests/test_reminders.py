@@ -21,9 +21,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from entrypoints.cli import main
 from dashboard.models import reminders
 from dashboard.reminders import record
+from entrypoints.cli import main
 from queries.filters import Filters, scope_for
 from queries.reminders import reminder_log, reminder_queue
 
@@ -140,7 +140,7 @@ def test_remind_command(writable_city, capsys, monkeypatch):
     url, _ = writable_city
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DASHBOARD_TODAY", "2026-06-30")
-    assert main(["remind", "--json"]) == 0
+    assert main(["remind", "--user", "bureau", "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert [{k: r[k] for k in ("case_no", "unit", "level", "due", "days_left", "stage")} for r in first] == [
         {"case_no": "B02", "unit": "西门街道办事处", "level": "overdue", "due": "2025-08-01", "days_left": -333,
@@ -155,14 +155,18 @@ def test_remind_command(writable_city, capsys, monkeypatch):
          "stage": "handling"},
     ]
     assert all(r["provisional"] is False for r in first)
-    assert main(["remind", "--json"]) == 0
+    assert main(["remind", "--user", "bureau", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == first
+    # A day still to come is only previewed, never recorded; recorded once it has come.
     assert main(["remind", "--date", "2026-07-01"]) == 0
+    assert "（预览，未登记）" in capsys.readouterr().out
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-07-01")
+    assert main(["remind", "--user", "bureau", "--date", "2026-07-01"]) == 0
     assert "新登记 3 件" in capsys.readouterr().out
-    assert main(["remind", "--date", "2026-07-04"]) == 0
+    assert main(["remind", "--user", "bureau", "--date", "2026-07-04"]) == 0
     rest = capsys.readouterr().out
     assert "2026-07-04 是休息日" in rest and "下一个工作日为 2026-07-06" in rest
-    assert main(["remind", "--date", "2026-07-04", "--json"]) == 0
+    assert main(["remind", "--user", "bureau", "--date", "2026-07-04", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
     assert main(["case", "C04", "--json"]) == 0
     history = json.loads(capsys.readouterr().out)["reminders"]
