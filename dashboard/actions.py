@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dashboard import attachments, audit, auth, deadlines, draws, meetings, reminders, rules
-from dashboard.models import cases, follow_up_reports, meeting_outcomes, spot_check_draws
+from dashboard.models import cases, follow_up_reports, meeting_outcomes, regions, spot_check_draws
 from dashboard.permissions import Actor, Refused, allowed, refusal_message, scope_message
 from dashboard.scope import region_in_scope, scope_condition
 
@@ -54,9 +54,14 @@ def require(engine: Engine, actor: Actor, permission: str, *, action_name: str |
 
 def require_region(engine: Engine, actor: Actor, region_code: str | None, *, action_name: str,
                    target: str | None = None) -> None:
-    """Refuse (and audit) a region outside the actor's scope (or unknown)."""
+    """Refuse (and audit) a region outside the actor's scope. An unknown code is bad
+    input (ActionError), not a refusal."""
     with engine.connect() as conn:
-        inside = actor.scope is not None and region_in_scope(conn, actor.scope, region_code)
+        known = region_code is not None and conn.execute(
+            sa.select(sa.func.count()).select_from(regions).where(regions.c.code == region_code)).scalar_one() > 0
+        inside = known and actor.scope is not None and region_in_scope(conn, actor.scope, region_code)
+    if not known:
+        raise ActionError(f"区划代码 {region_code} 不存在，请检查代码（县区 6 位，乡镇 9 位）。")
     if not inside:
         audit.record(engine, actor, action_name, target=target or region_code, outcome="denied",
                      detail="区划不在查看范围内")

@@ -38,6 +38,10 @@ def initialise(
     started = time.perf_counter()
     create_database(engine, force=force)
     summary: dict = {"sample": sample}
+    password = bootstrap_admin(engine)  # before the sample's demo users: every new database has it
+    if password:
+        summary["admin_user"] = "admin"
+        summary["admin_password"] = password
     if sample:
         from sample_data.demo_users import add_demo_users
         from sample_data.generator import load_sample
@@ -52,10 +56,6 @@ def initialise(
             summary["demo_users"] = add_demo_users(conn)
         if progress:
             progress(1.0, "示例城市已就绪")
-    password = bootstrap_admin(engine)
-    if password:
-        summary["admin_user"] = "admin"
-        summary["admin_password"] = password
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 
