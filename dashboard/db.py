@@ -59,7 +59,15 @@ def read_frame(conn, stmt) -> pd.DataFrame:
 
 
 def create_schema(engine: Engine) -> None:
+    """Create every table from the models. A new database is then marked as being at the
+    newest migration (a test checks models and migrations agree); an existing one must
+    be upgraded with `dashboard.migrate.upgrade` instead, which adds columns too."""
+    from dashboard import migrate
+
+    fresh = not has_schema(engine)
     Base.metadata.create_all(engine)
+    if fresh:
+        migrate.stamp_head(engine)
 
 
 def drop_schema(engine: Engine) -> None:
@@ -72,7 +80,7 @@ def has_schema(engine: Engine) -> bool:
 
 def missing_columns(engine: Engine) -> list[str]:
     """Columns the models define but the database's existing tables lack (a database
-    made by an older version). New tables are not listed: `create_schema` adds them."""
+    the migrations could not bring up to date)."""
     inspector = sa.inspect(engine)
     missing = []
     for table in Base.metadata.sorted_tables:

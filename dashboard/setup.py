@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dashboard import auth, db
+from dashboard import auth, db, migrate
 from dashboard.deadlines import seed_presets
 from dashboard.models import users
 
@@ -33,8 +33,8 @@ def bootstrap_admin(engine: Engine) -> str | None:
 
 
 def create_database(engine: Engine, *, force: bool = False) -> None:
-    """Create the schema and the rule presets. Refuses a non-empty database unless
-    `force`, in which case every table is dropped first."""
+    """Create the schema (at the newest migration) and the rule presets. A database that
+    holds data is refused unless `force`, in which case every table is dropped first."""
     if not db.is_empty(engine):
         if not force:
             raise DatabaseNotEmpty(
@@ -46,17 +46,23 @@ def create_database(engine: Engine, *, force: bool = False) -> None:
         seed_presets(conn)
 
 
-def upgrade_database(engine: Engine) -> str | None:
-    """An existing database: refuse one whose tables lack columns, add the tables made
-    since, and create the first administrator if it has no user yet (returns the
-    one-time password then)."""
+def upgrade_database(engine: Engine) -> tuple[str | None, str, str | None]:
+    """An existing database: migrate it in place to the newest schema (every row kept),
+    add the rule presets, and create the first administrator if it has no user yet.
+    Returns (revision before, revision now, the administrator's one-time password)."""
+    try:
+        before, after = migrate.upgrade(engine)
+    except Exception as error:
+        raise OutdatedDatabase(
+            f"数据库升级失败（{type(error).__name__}），未做任何修改。请检查 DATABASE_URL 指向的是本系统的数据库；"
+            "如是早期开发版建的示例库，可备份后运行 `python -m dashboard init --sample --force` 重建。"
+        ) from error
     missing = db.missing_columns(engine)
     if missing:
         raise OutdatedDatabase(
-            f"数据库结构是旧版本（缺少 {len(missing)} 个字段，如 {missing[0]}）。"
-            "请备份后运行 `python -m dashboard init --sample --force` 重建示例库，或重新导入台账。"
+            f"数据库结构无法识别（缺少 {len(missing)} 个字段，如 {missing[0]}），未做任何修改。"
+            "如是早期开发版建的示例库，请备份后运行 `python -m dashboard init --sample --force` 重建，或重新导入台账。"
         )
-    db.create_schema(engine)  # tables added since the database was made
     with engine.begin() as conn:
         seed_presets(conn)
-    return bootstrap_admin(engine)
+    return before, after, bootstrap_admin(engine)

@@ -280,6 +280,11 @@ def cmd_init(args) -> int:
     audit.record(engine, None, "init", user_name=None,
                  detail=("示例城市" if args.sample else "空库") + ("，重建" if args.force else ""))
     text = f"数据库已就绪：{engine.url.render_as_string(hide_password=True)}"
+    if "upgraded" in summary:
+        text += ("\n已有数据，已就地升级数据库结构（" + f"{summary['revision_before']} → {summary['revision']}），数据全部保留。"
+                 if summary["upgraded"] else "\n已有数据，数据库结构已是最新，未做修改。")
+        if args.sample:
+            text += "未载入示例数据（如确需重建示例库，请加 --force，将删除现有全部数据）。"
     if summary.get("demo_users"):
         text += "\n示例城市的演示账号（密码见 README）：" + "、".join(summary["demo_users"])
     if summary.get("admin_password"):
@@ -882,7 +887,6 @@ def cmd_regions(args) -> int:
     from dashboard.ledger import LedgerError
 
     engine = db.make_engine()
-    db.create_schema(engine)
     actor = _actor(engine, args)
     actions.require(engine, actor, "import", action_name="import_regions", target=args.file)
     path = Path(args.file)
@@ -1054,7 +1058,7 @@ def main(argv: list[str] | None = None) -> int:
             missing = []
         if missing:
             print(f"错误：数据库结构是旧版本（缺少 {missing[0]} 等 {len(missing)} 个字段）。"
-                  "请备份后运行 `python -m dashboard init --sample --force` 重建，或重新导入台账。", file=sys.stderr)
+                  "请运行 `python -m dashboard init` 就地升级（数据保留）。", file=sys.stderr)
             return EXIT_ERROR
         print(
             "错误：无法读取数据库（" + type(error.orig).__name__ + "）。"

@@ -36,6 +36,14 @@ def initialise(
     non-empty database unless `force`. The first administrator's one-time password is
     in the summary (`admin_password`) when it was created now."""
     started = time.perf_counter()
+    if not force and not db.is_empty(engine):
+        # An existing database is upgraded in place, never rebuilt without --force.
+        before, after, password = upgrade_database(engine)
+        summary = {"sample": False, "upgraded": before != after, "revision_before": before, "revision": after}
+        if password:
+            summary["admin_user"], summary["admin_password"] = "admin", password
+        summary["seconds"] = round(time.perf_counter() - started, 2)
+        return summary
     create_database(engine, force=force)
     summary: dict = {"sample": sample}
     password = bootstrap_admin(engine)  # before the sample's demo users: every new database has it
@@ -65,7 +73,7 @@ def ensure_database(engine: Engine, progress: Progress | None = None) -> bool:
     city. Returns True if it created it. A first administrator created now has its
     one-time password printed on the server's console (never on a page)."""
     if not db.is_empty(engine):
-        password = upgrade_database(engine)
+        _before, _after, password = upgrade_database(engine)
         if password:
             _announce(password)
         return False

@@ -50,7 +50,6 @@ def test_kpi_text_is_chinese(city_env, capsys):
     (["kpi", "--from", "2026-13-01"], "日期格式不对"),
     (["kpi", "--from", "2026-06-01", "--to", "2026-01-01"], "晚于截止日期"),
     (["draw", "--n", "0"], "应为正整数"),
-    (["init"], "数据库中已有数据"),
 ])
 def test_user_errors_exit_2_with_chinese_message(city_env, capsys, argv, fragment):
     try:

@@ -1,0 +1,1 @@
+"""Alembic migrations of the database schema (`dashboard.migrate` runs them)."""
