@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -39,22 +40,91 @@ class Timing:
     scope: str
     runs: list[float]  # seconds
     target_ms: float | None = None
+    floor_ms: float | None = None  # the same figures by plain SQL, one statement each
 
     @property
     def median_ms(self) -> float:
         return statistics.median(self.runs) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        """Nearest-rank 95th percentile (the largest run when there are fewer than 20)."""
+        ordered = sorted(self.runs)
+        return ordered[min(len(ordered) - 1, max(0, -(-95 * len(ordered) // 100) - 1))] * 1000
 
     def as_dict(self) -> dict:
         return {
             "name": self.name,
             "scope": self.scope,
             "median_ms": round(self.median_ms, 1),
+            "p95_ms": round(self.p95_ms, 1),
             "min_ms": round(min(self.runs) * 1000, 1),
             "max_ms": round(max(self.runs) * 1000, 1),
             "runs": len(self.runs),
             "target_ms": self.target_ms,
             "within_target": None if self.target_ms is None else self.median_ms <= self.target_ms,
+            "floor_ms": None if self.floor_ms is None else round(self.floor_ms, 1),
+            "floor_ratio": None if not self.floor_ms else round(self.median_ms / self.floor_ms, 2),
         }
+
+
+# The floor of each page's figures: plain SQL written here, independently of queries/,
+# one statement per figure (what a hand-written report would run). `{scope}` is the
+# county condition of the scope. A query slower than its floor does avoidable work.
+_OPEN = "(closed_on IS NULL OR closed_on > :as_of OR (is_backlog AND (resolved_on IS NULL OR resolved_on > :as_of)))"
+_BACKLOG = "is_backlog AND registered_on <= :as_of AND (resolved_on IS NULL OR resolved_on > :as_of)"
+FLOORS = {
+    "kpi.indicators（总览指标）": [
+        "SELECT count(*), sum(CASE WHEN channel = 'online' THEN 1 ELSE 0 END) FROM cases "
+        "WHERE {scope} AND registered_on BETWEEN :start AND :as_of",
+        "SELECT count(*), sum(CASE WHEN accepted_on <= acceptance_due THEN 1 ELSE 0 END) FROM cases "
+        "WHERE {scope} AND accepted_on BETWEEN :start AND :as_of",
+        "SELECT count(*), sum(CASE WHEN closed_on <= handling_due THEN 1 ELSE 0 END), count(satisfaction) "
+        "FROM cases WHERE {scope} AND closed_on BETWEEN :start AND :as_of",
+        f"SELECT count(*) FROM cases WHERE {{scope}} AND {_BACKLOG}",
+        f"SELECT count(*) FROM cases WHERE {{scope}} AND registered_on <= :as_of AND {_OPEN}",
+    ],
+    "backlog.backlog_by_township（热力图）": [
+        f"SELECT township_code, count(*) FROM cases WHERE {{scope}} AND {_BACKLOG} GROUP BY township_code",
+    ],
+    "supervision.colors_by_county（三色督办）": [
+        "SELECT county_code, sum(CASE WHEN coalesce(handling_due, acceptance_due) < :as_of THEN 1 ELSE 0 END), "
+        "count(*) FROM cases WHERE {scope} AND registered_on <= :as_of AND " + _OPEN + " GROUP BY county_code",
+    ],
+    "kpi.indicators_by_region（下钻）": [
+        "SELECT township_code, count(*) FROM cases WHERE {scope} AND registered_on BETWEEN :start AND :as_of "
+        "GROUP BY township_code",
+        f"SELECT township_code, count(*) FROM cases WHERE {{scope}} AND {_BACKLOG} GROUP BY township_code",
+    ],
+    "rankings.ranking（排名）": [
+        "SELECT township_code, count(*), sum(CASE WHEN closed_on <= handling_due THEN 1 ELSE 0 END) FROM cases "
+        "WHERE {scope} AND closed_on BETWEEN :start AND :as_of GROUP BY township_code",
+    ],
+    "leaders.leader_board（领导包案）": [
+        "SELECT leader_id, count(*) FROM cases WHERE {scope} AND is_backlog AND leader_id IS NOT NULL "
+        "AND registered_on <= :as_of GROUP BY leader_id",
+    ],
+}
+
+
+def _floor_seconds(conn, name: str, scope, as_of: dt.date, repeat: int) -> float | None:
+    """Median time of the floor statements of `name`, summed."""
+    statements = FLOORS.get(name)
+    if not statements:
+        return None
+    if scope.level == "county":
+        condition, params = "county_code = :county", {"county": scope.region_code}
+    else:
+        counties = conn.execute(sa.text("SELECT code FROM regions WHERE parent_code = :city"),
+                                {"city": scope.region_code}).scalars().all()
+        condition = "county_code IN (" + ", ".join(f"'{c}'" for c in counties) + ")"
+        params = {}
+    params |= {"as_of": as_of, "start": dt.date(as_of.year, 1, 1)}
+    total = 0.0
+    for statement in statements:
+        text = sa.text(statement.format(scope=condition))
+        total += statistics.median(_time(lambda t=text: conn.execute(t, params).all(), repeat))
+    return total
 
 
 def _time(func: Callable[[], object], repeat: int, warmup: bool = True) -> list[float]:
@@ -266,8 +336,10 @@ def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, imp
             for name, func in _query_suite(conn, as_of):
                 say(f"查询 {name}…")
                 for scope, label in ((city, "city"), (county, "county")):
-                    timings.append(Timing(name, label, _time(lambda f=func, s=scope: f(conn, s, filters), repeat),
-                                          QUERY_TARGET_MS))
+                    runs = _time(lambda f=func, s=scope: f(conn, s, filters), repeat)
+                    floor = _floor_seconds(conn, name, scope, as_of, repeat)
+                    timings.append(Timing(name, label, runs, QUERY_TARGET_MS,
+                                          None if floor is None else floor * 1000))
         if pages:
             say("页面（AppTest，缓存清空）…")
             with _environment(url):
@@ -286,6 +358,7 @@ def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, imp
     return {
         "cases": cases,
         "database": engine.dialect.name,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "repeat": repeat,
         "init_seconds": round(init_seconds, 2),
         "database_bytes": size,
@@ -318,14 +391,15 @@ def report(results: list[dict], growth: list[dict]) -> str:
         lines.append(
             f"== {result['cases']:,} 件（{result['database']}）：init --sample {result['init_seconds']:.1f} 秒"
             + (f"，数据库 {size / 1024 / 1024:.0f} MB" if size else "")
-            + f"；每项 {result['repeat']} 次取中位数 =="
+            + f"；每项 {result['repeat']} 次取中位数；进程峰值内存 {result['peak_rss_mb']:.0f} MB =="
         )
         ratio = {r["name"]: r["county_to_city"] for r in result["ratios"]}
         for t in result["timings"]:
             flag = "" if t["within_target"] in (None, True) else f"  超出目标 {t['target_ms']:.0f} ms"
             extra = f"  县/市 {ratio[t['name']]:.2f}" if t["scope"] == "county" and t["name"] in ratio else ""
-            lines.append(f"  {t['name']:<44} {t['scope']:<7} 中位 {t['median_ms']:>8.1f} ms"
-                         f"（{t['min_ms']:.1f}–{t['max_ms']:.1f}）{extra}{flag}")
+            floor = f"  纯 SQL 下限 {t['floor_ms']:.1f} ms（×{t['floor_ratio']}）" if t.get("floor_ms") else ""
+            lines.append(f"  {t['name']:<44} {t['scope']:<7} 中位 {t['median_ms']:>8.1f} ms p95 {t['p95_ms']:.1f}"
+                         f"（{t['min_ms']:.1f}–{t['max_ms']:.1f}）{extra}{floor}{flag}")
     for g in growth:
         lines.append(f"== {g['from_cases']:,} → {g['to_cases']:,} 件（×{g['case_ratio']}）："
                      f"init ×{g['init_ratio']} ==")
