@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from dashboard import attachments, audit, auth, deadlines, draws, meetings, reminders, rules
 from dashboard.models import cases, follow_up_reports, meeting_outcomes, regions, spot_check_draws
+from dashboard.models import meetings as meeting_table
 from dashboard.permissions import Actor, Refused, allowed, refusal_message, scope_message
 from dashboard.scope import region_in_scope, scope_condition
 
@@ -137,19 +138,34 @@ def reveal(engine: Engine, actor: Actor, case_no: str, reason: str) -> dict:
 # ------------------------------------------------------------------ spot checks and meetings
 
 
+@dataclass(frozen=True)
+class MeetingCreated:
+    meeting_id: int
+    commitment: str  # SHA-256 of the secret: stored, published with the notice
+    secret: str  # the 种子口令: shown once to the officer who made the meeting, never stored
+    public_value_rule: str | None
+
+
 @action("meetings")
 def create_meeting(engine: Engine, actor: Actor, *, title: str, scheduled_at: dt.datetime,
-                   region_code: str | None = None, commit_seed: bool = True) -> tuple[int, str | None]:
+                   region_code: str | None = None, public_value_rule: str | None = None) -> MeetingCreated:
+    """A meeting committed to a fresh secret. The secret is returned to be shown once to
+    the actor, who keeps it and enters it at the draw; only its commitment is stored
+    (and written into the audit record)."""
     require(engine, actor, "meeting", action_name="meeting", target=title)
     region_code = region_code or actor.scope.region_code
     require_region(engine, actor, region_code, action_name="meeting", target=title)
+    secret = draws.new_seed()
     with engine.begin() as conn:
         meeting_id, digest = meetings.create_meeting(
             conn, title=title, scheduled_at=scheduled_at, scope_code=region_code, created_by=actor.label,
-            commit_seed=commit_seed)
+            secret=secret, public_value_rule=public_value_rule)
+        rule = conn.execute(sa.select(meeting_table.c.public_value_rule)
+                            .where(meeting_table.c.id == meeting_id)).scalar()
         audit.append(conn, actor, "meeting", target=f"督查会 #{meeting_id}",
-                     detail=f"{title.strip()}，{scheduled_at:%Y-%m-%d %H:%M}")
-    return meeting_id, digest
+                     detail=f"{title.strip()}，{scheduled_at:%Y-%m-%d %H:%M}；承诺值 {digest}"
+                     + (f"；会上公布的公开值：{rule}" if rule else ""))
+    return MeetingCreated(meeting_id, digest, secret, rule)
 
 
 @dataclass(frozen=True)
@@ -163,10 +179,14 @@ class DrawOutcome:
 
 @action("draws", "meetings")
 def draw(engine: Engine, actor: Actor, pool: pd.DataFrame, *, spec: draws.DrawSpec, region_code: str,
-         seed: str | None = None, meeting_id: int | None = None, replaces_draw_id: int | None = None,
-         redraw_reason: str | None = None, params: dict | None = None) -> DrawOutcome:
+         meeting_id: int | None = None, secret: str | None = None, public_value: str | None = None,
+         replaces_draw_id: int | None = None, redraw_reason: str | None = None,
+         params: dict | None = None) -> DrawOutcome:
     """Draw from a candidate pool (`queries.spot_check.candidate_frame` in the actor's
-    scope) and store the draw: the one draw workflow of the page and the command line."""
+    scope) and store the draw: the one draw workflow of the page and the command line.
+    A meeting's draw takes the secret shown when the meeting was made (and the value
+    announced at the meeting, when it named one); any other draw has a generated seed:
+    nobody types a seed. A secret that does not match the commitment is audited."""
     require(engine, actor, "draw", action_name="draw")
     require_region(engine, actor, region_code, action_name="draw")
     candidates = draws.candidates_from_frame(pool, spec.weight_by)
@@ -176,13 +196,21 @@ def draw(engine: Engine, actor: Actor, pool: pd.DataFrame, *, spec: draws.DrawSp
     if outside:
         audit.record(engine, actor, "draw", outcome="denied", detail="候选案件不在查看范围内")
         raise Refused(scope_message(actor))
-    with engine.begin() as conn:
-        draw_id, used_seed, drawn = draws.record_draw(
-            conn, candidates, spec.n, seed=seed, spec=spec, created_by=actor.label, scope_code=region_code,
-            meeting_id=meeting_id, replaces_draw_id=replaces_draw_id, redraw_reason=redraw_reason, params=params)
-        audit.append(conn, actor, "draw", target=f"抽查记录 #{draw_id}",
-                     detail=f"候选 {len(candidates)} 件，抽中 {len(drawn)} 件"
-                     + (f"，替换 #{replaces_draw_id}" if replaces_draw_id else ""))
+    try:
+        with engine.begin() as conn:
+            draw_id, used_seed, drawn = draws.record_draw(
+                conn, candidates, spec.n, spec=spec, created_by=actor.label, scope_code=region_code,
+                meeting_id=meeting_id, secret=secret, public_value=public_value,
+                replaces_draw_id=replaces_draw_id, redraw_reason=redraw_reason, params=params)
+            audit.append(conn, actor, "draw", target=f"抽查记录 #{draw_id}",
+                         detail=f"候选 {len(candidates)} 件，抽中 {len(drawn)} 件"
+                         + (f"，督查会 #{meeting_id}" if meeting_id else "")
+                         + (f"，替换 #{replaces_draw_id}" if replaces_draw_id else "")
+                         + f"；{_chain_note(conn, spot_check_draws, draw_id)}")
+    except draws.SecretMismatch:
+        audit.record(engine, actor, "draw", target=f"督查会 #{meeting_id}" if meeting_id else None,
+                     outcome="failed", detail="种子口令与承诺值不符，未抽取")
+        raise
     notes = draws.draw_notes(candidates, spec, used_seed, draws.county_names_of(pool))
     return DrawOutcome(draw_id, used_seed, drawn, len(candidates), notes)
 
@@ -197,7 +225,8 @@ def record_outcome(engine: Engine, actor: Actor, *, draw_id: int, case_no: str, 
         outcome_id = meetings.record_outcome(
             conn, draw_id=draw_id, case_no=case_no, leader_report=leader_report, comment=comment,
             rating=rating, follow_up_due=follow_up_due, recorded_by=actor.label)
-        audit.append(conn, actor, "outcome", target=case_no, detail=f"抽查记录 #{draw_id}，评价 {rating}")
+        audit.append(conn, actor, "outcome", target=case_no,
+                     detail=f"抽查记录 #{draw_id}，评价 {rating}；{_chain_note(conn, meeting_outcomes, outcome_id)}")
     return outcome_id
 
 
@@ -213,17 +242,20 @@ def report_follow_up(engine: Engine, actor: Actor, case_no: str, progress: str) 
     if len(progress) > 2000:
         raise ActionError(f"跟进情况最多 2000 字，现为 {len(progress)} 字，请精简。")
     with engine.begin() as conn:
-        outcome_id = conn.execute(
-            sa.select(meeting_outcomes.c.id).where(meeting_outcomes.c.case_id == case_id,
-                                                   meeting_outcomes.c.follow_up_due.is_not(None))
-            .order_by(meeting_outcomes.c.id.desc()).limit(1)).scalar()
+        outcome_id = meetings.open_follow_up(conn, case_id)
         if outcome_id is None:
             raise ActionError(f"信访件 {case_no} 没有督查会布置的跟进事项，无需填报。")
-        report_id = conn.execute(follow_up_reports.insert().values(
-            outcome_id=outcome_id, case_id=case_id, progress=progress, reported_by=actor.label,
-            reported_at=audit.now())).inserted_primary_key[0]
-        audit.append(conn, actor, "follow_up", target=case_no, detail=f"会后记录 #{outcome_id}")
+        report_id = meetings.record_follow_up(conn, outcome_id=outcome_id, case_id=case_id, progress=progress,
+                                              reported_by=actor.label, now=audit.now())
+        audit.append(conn, actor, "follow_up", target=case_no,
+                     detail=f"会后记录 #{outcome_id}；{_chain_note(conn, follow_up_reports, report_id)}")
     return report_id
+
+
+def _chain_note(conn, table, record_id: int) -> str:
+    """Where a record went in the record chain, for its audit record."""
+    row = conn.execute(sa.select(table.c.chain_seq, table.c.record_digest).where(table.c.id == record_id)).one()
+    return f"存证链第 {row.chain_seq} 条，摘要 {row.record_digest}"
 
 
 # ------------------------------------------------------------------ reminders and deadlines

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -29,11 +30,31 @@ def agenda_table(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def agenda_titles(draw_id: int, meeting: str | None, seed: str, n_cases: int, printed: dt.date) -> tuple[str, str]:
-    """Title and subtitle of an agenda: the meeting's name, the draw and its seed."""
+def agenda_titles(draw_id: int, meeting: str | None, seed: str, n_cases: int, printed: dt.date, *,
+                  meeting_info: Mapping | None = None, chain: Mapping | None = None) -> tuple[str, str]:
+    """Title and subtitle of an agenda: the meeting (number, time, commitment, the value
+    announced at it), the draw and its seed, and the record chain's place, length and
+    head when printed, to be written into the minutes and checked later
+    (`verify-draw ID --expect-length N --expect-head DIGEST`)."""
     title = f"督查会议程 · {meeting or f'抽查记录 #{draw_id}'}"
-    subtitle = f"抽查记录 #{draw_id} · 随机种子 {seed} · 共 {n_cases} 件 · 打印日期 {printed:%Y-%m-%d}"
-    return title, subtitle
+    parts = [f"抽查记录 #{draw_id}"]
+    if meeting_info is not None:
+        parts.append(f"督查会 #{meeting_info['meeting_id']} {meeting_info['scheduled_at']:%Y-%m-%d %H:%M}")
+        committed, rule = meeting_info.get("seed_commitment"), meeting_info.get("public_value_rule")
+        parts.append(f"会前承诺值（SHA-256）{committed if isinstance(committed, str) else '（无）'}")
+        if isinstance(rule, str) and rule:
+            parts.append(f"会上公布的公开值：{rule}")
+    else:
+        parts.append("不属于督查会（种子由系统生成，无会前承诺）")
+    parts += [f"随机种子 {seed}", f"共 {n_cases} 件", f"打印日期 {printed:%Y-%m-%d}"]
+    if chain:
+        parts.append(
+            f"存证链：本记录为第 {chain.get('position') or '—'} 条，打印时共 {chain['length']} 条，"
+            f"最新摘要 {chain['head_digest']}" + ("" if chain.get("ok", True) else "（核验未通过，请立即核查）")
+            + f"；请记入会议纪要，日后用 verify-draw {draw_id} --expect-length {chain['length']} "
+            f"--expect-head 摘要 核对"
+        )
+    return title, " · ".join(parts)
 
 
 def agenda_excel(frame: pd.DataFrame, title: str, subtitle: str | None = None) -> bytes:

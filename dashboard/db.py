@@ -91,6 +91,17 @@ def missing_columns(engine: Engine) -> list[str]:
     return missing
 
 
+def present_columns(engine: Engine, names) -> list[str]:
+    """Which of the given "table.column" names the database has."""
+    inspector = sa.inspect(engine)
+    present = []
+    for name in names:
+        table, column = name.split(".", 1)
+        if inspector.has_table(table) and column in {c["name"] for c in inspector.get_columns(table)}:
+            present.append(name)
+    return present
+
+
 def is_empty(engine: Engine) -> bool:
     """True when there is no schema or no region and no case in it."""
     if not has_schema(engine):

@@ -18,17 +18,24 @@ recompute a draw from its seed and candidate list with any SHA-256 tool. Methods
 
 Drawn cases are listed in ascending key order (weighted: ascending -ln(u)/weight).
 
-Seeds: a generated seed carries 128 random bits (32 hex digits, grouped by four). A
-meeting commits to a seed before it meets (SHA-256 of the seed published) and reveals
-it at the draw. Its first draw uses that seed; the k-th redraw in the chain of
-replacements uses "<seed>/重抽<k>", so a redraw gives other cases and is still checkable
-against the same commitment.
+Seeds: no person chooses the seed of a stored draw. A generated seed carries 128
+random bits (32 hex digits, grouped by four). A meeting commits before it meets: a
+secret of that form (the 种子口令) is shown once to the officer who makes the meeting and
+only its SHA-256, the commitment, is stored and published with the meeting notice. At
+the draw the officer enters the secret, which must match the commitment; when the
+meeting named a value to be announced at the meeting (`public_value_rule`: a lottery
+result, dice thrown in the room), the seed is "<secret>+<value>", so that nobody, not
+even the officer, knows the draw before that value is public. The meeting's first draw
+uses that seed, the k-th redraw in its chain of replacements "<seed>/重抽<k>", so a
+redraw gives other cases and is still checkable against the same commitment. A draw
+without a meeting always uses a generated seed (the actions layer takes no typed seed).
 
-Record: each stored draw's digest is SHA-256(previous record's digest + canonical JSON
-of the record, its full candidate rows and the meeting's commitment), so editing any
-stored field, candidate or the commitment breaks the digest. A hash chain cannot show
-that its newest records were deleted: verification reports the chain's length and head
-so the meeting minutes can write them down.
+Record: each stored draw is a link of the record chain (`dashboard.chain`) whose
+digest covers every field, every drawn and candidate row (case ids and numbers) and the
+meeting (its commitment too), so editing any of them is detected. A hash chain cannot
+show that its newest records were deleted, nor that all digests after an edit were
+recomputed: verification reports the chain's length and head for the minutes and
+checks a head written down earlier (`verify_draw(…, expect_head=…)`).
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -46,8 +55,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dashboard import config
+from dashboard import chain, config
 from dashboard.models import (
+    cases,
+    follow_up_reports,
+    meeting_outcomes,
     meetings,
     spot_check_candidates,
     spot_check_draw_cases,
@@ -64,14 +76,20 @@ METHODS = {"simple": "简单随机", "stratified": "按县区分层", "weighted"
 WEIGHT_BY = {"age": "按积案年限（每满一年加 1）", "color": "按督办颜色（红 3、黄 2、绿 1）"}
 COLOR_WEIGHTS = {"red": 3.0, "yellow": 2.0, "green": 1.0}
 SEED_BITS = 128
-MAX_SEED_LENGTH = 64  # the seed column
+MAX_SEED_LENGTH = 64  # a fixed seed given by code (tests, recomputation)
 REDRAW_MARK = "/重抽"
-# Serialises appends to the record chain on PostgreSQL (any constant unique to this use).
-CHAIN_LOCK_KEY = 5_250_417
+PUBLIC_MARK = "+"  # "<secret>+<value announced at the meeting>"
+MAX_PUBLIC_VALUE = 32
+SECRET_PATTERN = re.compile(r"[0-9a-f]{4}(?:-[0-9a-f]{4}){7}")
+SECRET_LENGTH = 39
 
 
 class DrawError(ValueError):
     """A draw that cannot be made; the message is for the user, in Chinese."""
+
+
+class SecretMismatch(DrawError):
+    """A secret that does not match the meeting's commitment (audited as a failed draw)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,51 @@ def commitment(seed: str) -> str:
 def redraw_seed(seed: str, k: int) -> str:
     """The seed of the k-th redraw in a chain of replacements (k = 0: the seed itself)."""
     return seed if k == 0 else f"{seed}{REDRAW_MARK}{k}"
+
+
+def canonical_secret(text: str | None) -> str:
+    """A meeting's secret as typed (upper or lower case, full-width, with or without
+    hyphens and spaces) in its canonical form: 32 hex digits in groups of four."""
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", text or "").lower() if ch not in "- \t\r\n")
+    if len(digits) != SEED_BITS // 4 or any(ch not in "0123456789abcdef" for ch in digits):
+        raise DrawError("种子口令应为 32 位十六进制数字（0–9、a–f，可带连字符），请核对建会时显示的口令。")
+    return "-".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+
+def normalise_public_value(text: str | None, rule: str | None = None) -> str:
+    """The value announced at the meeting as it goes into the seed: full-width forms
+    folded, spaces removed (“5 8 1” and “581” are the same value)."""
+    value = "".join(unicodedata.normalize("NFKC", text or "").split())
+    if not value:
+        raise DrawError(f"请填写会上公布的公开值（{rule or '建会时约定的公开值'}）。")
+    if len(value) > MAX_PUBLIC_VALUE:
+        raise DrawError(f"公开值最长 {MAX_PUBLIC_VALUE} 个字符（空格不计），现为 {len(value)} 个。")
+    if any(ch in value for ch in "/|"):
+        raise DrawError("公开值不能含“/”或“|”，请只写数字或文字，例如 20260701 或 581。")
+    return value
+
+
+def meeting_seed(secret: str, public_value: str | None = None) -> str:
+    """The seed of a meeting's first draw: its secret, with the announced value if any."""
+    return secret if public_value is None else f"{secret}{PUBLIC_MARK}{public_value}"
+
+
+def split_seed(seed: str, depth: int) -> tuple[str, str | None] | None:
+    """(secret, announced value) of a meeting draw's seed at redraw depth `depth`, or
+    None when the seed does not have that form."""
+    suffix = redraw_seed("", depth)
+    if not seed.endswith(suffix):
+        return None
+    base = seed[: len(seed) - len(suffix)]
+    secret, rest = base[:SECRET_LENGTH], base[SECRET_LENGTH:]
+    if not SECRET_PATTERN.fullmatch(secret):
+        return None
+    if not rest:
+        return secret, None
+    value = rest[len(PUBLIC_MARK):]
+    if rest.startswith(PUBLIC_MARK) and value and not any(ch in value for ch in "/|"):
+        return secret, value
+    return None
 
 
 def draw_key(seed: str, case_no: str) -> str:
@@ -302,66 +365,11 @@ def draw_notes(
 # ------------------------------------------------------------ storing and verifying
 
 
-def _canonical(record: dict) -> str:
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
-
-
-def record_content(
-    row, drawn_case_numbers: Sequence[str], candidates: Sequence[Candidate] | None = None,
-    seed_commitment: str | None = None,
-) -> dict:
-    """The fields of a stored draw that its digest covers: the record, the drawn cases,
-    every candidate row (case number, county, weight) and the meeting's commitment."""
-    return {
-        "created_at": str(row["created_at"]), "created_by": row["created_by"],
-        "scope_code": row["scope_code"], "meeting_id": row["meeting_id"], "meeting": row["meeting"],
-        "method": row["method"], "params": row["params"], "seed": row["seed"],
-        "n_requested": row["n_requested"], "candidate_count": row["candidate_count"],
-        "candidate_fingerprint": row["candidate_fingerprint"],
-        "algorithm_version": row["algorithm_version"], "replaces_draw_id": row["replaces_draw_id"],
-        "redraw_reason": row["redraw_reason"], "drawn": list(drawn_case_numbers),
-        "candidates": [[c.case_no, c.county_code, float(c.weight)]
-                       for c in sorted(candidates or (), key=lambda c: c.case_no)],
-        "seed_commitment": seed_commitment,
-    }
-
-
-def chain_digest(previous_digest: str | None, content: dict) -> str:
-    return hashlib.sha256(((previous_digest or "") + _canonical(content)).encode()).hexdigest()
-
-
-def _lock_chain(conn: Connection) -> None:
-    """Serialise appends to the record chain until the transaction ends, so that two
-    draws made at the same moment cannot both chain to the same previous record."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-    else:  # SQLite has one writer at a time: take the write lock now, before reading
-        conn.execute(spot_check_draws.update().where(sa.false())
-                     .values(record_digest=spot_check_draws.c.record_digest))
-
-
-def _previous_digest(conn: Connection, before_id: int | None = None) -> str | None:
-    stmt = sa.select(spot_check_draws.c.record_digest).order_by(spot_check_draws.c.id.desc()).limit(1)
-    if before_id is not None:
-        stmt = stmt.where(spot_check_draws.c.id < before_id)
-    return conn.execute(stmt).scalar()
-
-
 def _meeting(conn: Connection, meeting_id: int):
     row = conn.execute(sa.select(meetings).where(meetings.c.id == meeting_id)).mappings().first()
     if row is None:
         raise DrawError(f"督查会 #{meeting_id} 不存在，请用 `python -m dashboard meeting list` 查看会议编号。")
     return row
-
-
-def meeting_seed(conn: Connection, meeting_id: int) -> tuple[str, str]:
-    """Reveal a meeting's committed seed; returns (seed, commitment)."""
-    row = _meeting(conn, meeting_id)
-    if not row["secret_seed"]:
-        raise DrawError(f"督查会 #{meeting_id} 没有事先承诺的种子，请手工输入或自动生成种子。")
-    if row["revealed_at"] is None:
-        conn.execute(meetings.update().where(meetings.c.id == meeting_id).values(revealed_at=dt.datetime.now()))
-    return row["secret_seed"], row["seed_commitment"]
 
 
 def redraw_depth(conn: Connection, draw_id: int) -> int:
@@ -402,12 +410,49 @@ def meeting_head(conn: Connection, meeting_id: int) -> int | None:
     ).scalar()
 
 
+def _first_seed(row, secret: str | None, public_value: str | None) -> str:
+    """The seed of a meeting's first draw from the secret the officer enters (checked
+    against the commitment) and the value announced at the meeting."""
+    meeting_id, committed = row["id"], row["seed_commitment"]
+    if not (secret or "").strip():
+        raise DrawError(f"督查会 #{meeting_id} 已在会前承诺随机种子：请输入建会时显示给组织人的种子口令"
+                        "（32 位十六进制数字）。")
+    typed = canonical_secret(secret)
+    if commitment(typed) != committed:
+        raise SecretMismatch(f"种子口令与督查会 #{meeting_id} 会前公布的承诺值（{committed[:16]}…）不符，未抽取。"
+                             "请核对建会时显示的口令。")
+    rule = row["public_value_rule"]
+    if rule:
+        return meeting_seed(typed, normalise_public_value(public_value, rule))
+    if (public_value or "").strip():
+        raise DrawError(f"督查会 #{meeting_id} 建会时没有约定会上公布的公开值，请不要填写公开值。")
+    return meeting_seed(typed)
+
+
+def _redraw_base(row, replaced_id: int, replaced_seed: str, depth: int, secret: str | None,
+                 public_value: str | None) -> str:
+    """The seed a meeting's redraw continues from: the replaced draw's, which revealed
+    the secret; it must still match the commitment (and what was entered, if anything)."""
+    parts = split_seed(replaced_seed, depth - 1)
+    rule = row["public_value_rule"]
+    if parts is None or commitment(parts[0]) != row["seed_commitment"] or (parts[1] is None) != (rule is None):
+        raise DrawError(f"被替换的抽查记录 #{replaced_id} 的种子与督查会 #{row['id']} 的承诺值不符，"
+                        "不能据此重新抽取。请先核验该记录（verify-draw）。")
+    if (secret or "").strip() and canonical_secret(secret) != parts[0]:
+        raise SecretMismatch(f"种子口令与督查会 #{row['id']} 会前公布的承诺值不符，未抽取。")
+    if (public_value or "").strip() and normalise_public_value(public_value, rule) != parts[1]:
+        raise DrawError(f"重新抽取沿用原抽取的公开值 {parts[1]}，不能改为其他值。")
+    return meeting_seed(*parts)
+
+
 def record_draw(
     conn: Connection,
     candidates: Sequence[Candidate],
     n: int,
     *,
     seed: str | None = None,
+    secret: str | None = None,
+    public_value: str | None = None,
     per_county: bool = False,
     spec: DrawSpec | None = None,
     created_by: str,
@@ -421,23 +466,27 @@ def record_draw(
 ) -> tuple[int, str, list[Candidate]]:
     """Draw and store the draw with its candidate list; returns (draw_id, seed, drawn).
 
-    A meeting with a committed seed decides the seed: its committed seed for its first
-    draw, "<seed>/重抽<k>" for the k-th redraw; a typed seed is refused unless it is that
-    very seed. A redraw belongs to the meeting of the draw it replaces, which must be
-    the current draw of its chain. The caller owns the transaction (`engine.begin()`),
-    so a failure stores nothing.
+    A meeting's draw uses its committed seed: the first from `secret` (checked against
+    the commitment) and, when the meeting named one, the announced `public_value`; the
+    k-th redraw "<seed>/重抽<k>" continues from the draw it replaces. A fixed `seed` is
+    refused for a meeting; without a meeting it is only for code (tests, recomputing):
+    the actions layer never passes one, so every draw a person makes without a meeting
+    has a generated seed. A redraw belongs to the meeting of the draw it replaces, which
+    must be the current draw of its chain. The caller owns the transaction
+    (`engine.begin()`), so a failure stores nothing.
     """
     spec = spec or _plain_spec(n, per_county)
-    typed = (seed or "").strip()
-    if len(typed) > MAX_SEED_LENGTH:
-        raise DrawError(f"随机种子最长 {MAX_SEED_LENGTH} 个字符，现为 {len(typed)} 个，请缩短。")
+    fixed = (seed or "").strip() or None
+    if fixed is not None and len(fixed) > MAX_SEED_LENGTH:
+        raise DrawError(f"随机种子最长 {MAX_SEED_LENGTH} 个字符，现为 {len(fixed)} 个，请缩短。")
     if not candidates:
         raise DrawError("没有符合条件的未化解积案，无法抽取。请放宽筛选条件。")
-    _lock_chain(conn)  # the checks below and the append see every committed draw
-    depth = 0
+    chain_seq, previous = chain.next_link(conn)  # locks: the checks below see every committed draw
+    depth, replaced = 0, None
     if replaces_draw_id is not None:
         replaced = conn.execute(
-            sa.select(spot_check_draws.c.meeting_id).where(spot_check_draws.c.id == replaces_draw_id)
+            sa.select(spot_check_draws.c.meeting_id, spot_check_draws.c.seed)
+            .where(spot_check_draws.c.id == replaces_draw_id)
         ).first()
         if replaced is None:
             raise DrawError(f"要替换的抽查记录 #{replaces_draw_id} 不存在。")
@@ -453,30 +502,35 @@ def record_draw(
         if not (redraw_reason or "").strip():
             raise DrawError("重新抽取必须写明理由。")
         depth = redraw_depth(conn, replaces_draw_id) + 1
-    committed = None
+    stamp = (now or dt.datetime.combine(config.today(), dt.datetime.now().time())).replace(microsecond=0)
     if meeting_id is not None:
         row = _meeting(conn, meeting_id)
         meeting = meeting or row["title"]
-        committed = row["seed_commitment"]
-        if committed:
+        if fixed is not None:
+            raise DrawError(f"督查会 #{meeting_id} 的抽取只能使用会前承诺的种子（输入种子口令），不能手工输入随机种子。")
+        if not row["seed_commitment"]:
+            raise DrawError(f"督查会 #{meeting_id} 没有会前承诺值，不能抽取。请另建督查会并公布其承诺值。")
+        if replaced is None:
             head = meeting_head(conn, meeting_id)
-            if replaces_draw_id is None and head is not None:
+            if head is not None:
                 raise DrawError(f"督查会 #{meeting_id} 已有抽查记录 #{head}，同一承诺种子不能再另行抽取；"
                                 f"如需重新抽取，请替换 #{head} 并写明理由。")
-            if not row["secret_seed"]:
-                raise DrawError(f"督查会 #{meeting_id} 只存有承诺值、没有对应的种子，无法按承诺抽取。")
-            expected = redraw_seed(meeting_seed(conn, meeting_id)[0], depth)
-            if typed and typed != expected:
-                raise DrawError(f"督查会 #{meeting_id} 已在会前承诺随机种子（承诺值 {committed[:16]}…），"
-                                "抽取必须使用该种子（重新抽取时为“承诺种子/重抽序号”），不能手工输入其他种子。"
-                                "请不填种子再抽取。")
-            typed = expected
-    seed = typed or new_seed()
+            base = _first_seed(row, secret, public_value)
+        else:
+            base = _redraw_base(row, replaces_draw_id, replaced.seed, depth, secret, public_value)
+        if row["revealed_at"] is None:
+            conn.execute(meetings.update().where(meetings.c.id == meeting_id).values(revealed_at=stamp))
+        seed = redraw_seed(base, depth)
+    else:
+        if (secret or "").strip() or (public_value or "").strip():
+            raise DrawError("种子口令和公开值只用于督查会的抽取；不关联督查会的抽取由系统生成随机种子。")
+        seed = fixed or new_seed()
     drawn = select(candidates, spec.n, seed, spec=spec)
     stored_params = {**(params or {}), "n": spec.n, "method": spec.method,
                      "min_per_county": spec.min_per_county, "weight_by": spec.weight_by}
     row = {
-        "created_at": (now or dt.datetime.combine(config.today(), dt.datetime.now().time())).replace(microsecond=0),
+        "chain_seq": chain_seq,
+        "created_at": stamp,
         "created_by": created_by,
         "scope_code": scope_code,
         "meeting_id": meeting_id,
@@ -491,19 +545,18 @@ def record_draw(
         "replaces_draw_id": replaces_draw_id,
         "redraw_reason": (redraw_reason or "").strip() or None,
     }
-    content = record_content(row, [c.case_no for c in drawn], candidates, committed)
-    row["record_digest"] = chain_digest(_previous_digest(conn), content)
     draw_id = conn.execute(spot_check_draws.insert().values(**row)).inserted_primary_key[0]
     conn.execute(
         spot_check_candidates.insert(),
-        [{"draw_id": draw_id, "case_no": c.case_no, "county_code": c.county_code, "weight": c.weight}
-         for c in candidates],
+        [{"draw_id": draw_id, "case_no": c.case_no, "case_id": c.case_id, "county_code": c.county_code,
+          "weight": c.weight} for c in candidates],
     )
     conn.execute(
         spot_check_draw_cases.insert(),
         [{"draw_id": draw_id, "position": i, "case_id": c.case_id, "case_no": c.case_no}
          for i, c in enumerate(drawn, start=1)],
     )
+    chain.seal(conn, "draw", draw_id, previous)
     return draw_id, seed, drawn
 
 
@@ -511,7 +564,9 @@ def record_draw(
 class Verification:
     draw_id: int
     checks: list[dict] = field(default_factory=list)
-    chain: dict = field(default_factory=dict)  # length, position, head_draw_id, head_digest
+    # length, position, head_draw_id, head_digest, head_kind, head_record_id, draws,
+    # outcomes, follow_ups, ok (the whole chain)
+    chain: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -521,44 +576,78 @@ class Verification:
         self.checks.append({"check": name, "ok": bool(ok), "detail": detail})
 
 
-def _stored_candidates(conn: Connection, draw_id: int) -> list[Candidate]:
-    return [
-        Candidate(0, r.case_no, r.county_code, r.weight if r.weight is not None else 1.0)
-        for r in conn.execute(sa.select(spot_check_candidates).where(spot_check_candidates.c.draw_id == draw_id))
-    ]
+def _listed(labels: Sequence[str], limit: int = 5) -> str:
+    return "、".join(labels[:limit]) + (f" 等 {len(labels)} 条" if len(labels) > limit else "")
 
 
-def _stored_drawn(conn: Connection, draw_id: int) -> list[str]:
-    return list(conn.execute(
-        sa.select(spot_check_draw_cases.c.case_no)
-        .where(spot_check_draw_cases.c.draw_id == draw_id)
-        .order_by(spot_check_draw_cases.c.position)
-    ).scalars())
+def _check_cases(conn: Connection, result: Verification, drawn_rows, candidate_rows) -> None:
+    """Each stored case id still names the stored case number in the case table."""
+    rows = [*drawn_rows, *candidate_rows]
+    ids = {r["case_id"] for r in rows if r["case_id"] is not None}
+    numbers = dict(conn.execute(sa.select(cases.c.id, cases.c.case_no).where(cases.c.id.in_(ids))).all()) if ids else {}
+    wrong = sorted({r["case_no"] for r in rows if numbers.get(r["case_id"]) != r["case_no"]})
+    result.add("cases", not wrong,
+               "抽中和候选案件的编号与案件库一致" if not wrong
+               else f"案件编号与案件库中同一编号（id）的案件不一致：{_listed(wrong)}")
 
 
-def _commitment_of(conn: Connection, meeting_id: int | None) -> str | None:
-    if meeting_id is None:
-        return None
-    return conn.execute(sa.select(meetings.c.seed_commitment).where(meetings.c.id == meeting_id)).scalar()
+def _check_commitment(conn: Connection, result: Verification, row) -> None:
+    meeting = conn.execute(sa.select(meetings).where(meetings.c.id == row["meeting_id"])).mappings().first()
+    committed = meeting["seed_commitment"] if meeting else None
+    depth = redraw_depth(conn, row["id"])
+    what = f"第 {depth} 次重新抽取，种子应为“承诺种子{redraw_seed('', depth)}”" if depth else "种子"
+    if not committed:
+        result.add("commitment", False, f"{what}：督查会 #{row['meeting_id']} 没有会前承诺值（被删除或改动）")
+        return
+    parts = split_seed(row["seed"], depth)
+    rule = meeting["public_value_rule"]
+    matches = parts is not None and commitment(parts[0]) == committed and (parts[1] is None) == (rule is None)
+    announced = f"；公开值 {parts[1]}，请与公开来源（{rule}）核对" if matches and parts[1] is not None else ""
+    result.add("commitment", matches,
+               f"{what}：承诺种子与会前公布的承诺值（SHA-256）一致{announced}" if matches
+               else f"{what}：与会前公布的承诺值 {committed[:16]}… 不一致")
 
 
-def _digest_matches(conn: Connection, row, previous: str | None) -> bool:
-    """Whether the stored digest is the one recomputed from the record as it stands
-    (a record without a digest never matches: removing it is an edit too)."""
-    content = record_content(row, _stored_drawn(conn, row["id"]), _stored_candidates(conn, row["id"]),
-                             _commitment_of(conn, row["meeting_id"]))
-    return row["record_digest"] is not None and chain_digest(previous, content) == row["record_digest"]
+def _check_outcomes(conn: Connection, result: Verification, report: chain.ChainReport, draw_id: int,
+                    drawn_ids: set) -> list[chain.Link]:
+    """The draw's meeting outcomes and their follow-up reports: each matches its digest,
+    names a drawn case, and a report names its outcome's case. Returns their links."""
+    outcome_rows = conn.execute(sa.select(meeting_outcomes.c.id, meeting_outcomes.c.case_id)
+                                .where(meeting_outcomes.c.draw_id == draw_id)).all()
+    outcome_cases = {r.id: r.case_id for r in outcome_rows}
+    report_rows = conn.execute(sa.select(follow_up_reports.c.id, follow_up_reports.c.outcome_id,
+                                         follow_up_reports.c.case_id)
+                               .where(follow_up_reports.c.outcome_id.in_(list(outcome_cases)))).all() \
+        if outcome_cases else []
+    links = [report.find("outcome", i) for i in outcome_cases] + [report.find("follow_up", r.id) for r in report_rows]
+    links = [link for link in links if link is not None]
+    problems = [f"{link.label}：{link.problem}" for link in links if not link.ok]
+    problems += [f"会后记录 #{i} 的案件不在本次抽中的案件中" for i, case in outcome_cases.items() if case not in drawn_ids]
+    problems += [f"跟进情况 #{r.id} 的案件与其会后记录 #{r.outcome_id} 不一致" for r in report_rows
+                 if r.case_id != outcome_cases.get(r.outcome_id)]
+    if not links:
+        result.add("outcomes", True, "本记录尚无会后记录和跟进情况")
+    else:
+        result.add("outcomes", not problems,
+                   f"会后记录 {len(outcome_rows)} 条、跟进情况 {len(report_rows)} 条均与存证摘要一致" if not problems
+                   else "会后记录或跟进情况被改动：" + _listed(problems, 3))
+    return links
 
 
-def verify_draw(conn: Connection, draw_id: int) -> Verification:
+def verify_draw(conn: Connection, draw_id: int, *, expect_head: str | None = None,
+                expect_length: int | None = None) -> Verification:
     """Recompute a stored draw from its seed and stored candidate list and compare;
-    check the seed against the meeting's commitment and the record chain up to it."""
+    check the seed against the meeting's commitment, the case ids against the case
+    table, the draw's outcomes and follow-ups and the whole record chain, and, given the
+    head (and length) written down earlier, that the chain still leads to it."""
     row = conn.execute(sa.select(spot_check_draws).where(spot_check_draws.c.id == draw_id)).mappings().first()
     if row is None:
         raise DrawError(f"抽查记录 #{draw_id} 不存在。")
     result = Verification(draw_id)
-    candidates = _stored_candidates(conn, draw_id)
-    stored = _stored_drawn(conn, draw_id)
+    drawn_rows, candidate_rows = (rows.get(draw_id, []) for rows in chain.children(conn, [draw_id]))
+    candidates = [Candidate(r["case_id"], r["case_no"], r["county_code"], r["weight"] if r["weight"] is not None else 1.0)
+                  for r in candidate_rows]
+    stored = [(r["case_id"], r["case_no"]) for r in sorted(drawn_rows, key=lambda r: r["position"])]
     print_fp = fingerprint(c.case_no for c in candidates)
     result.add("candidates", print_fp == row["candidate_fingerprint"] and len(candidates) == row["candidate_count"],
                f"候选清单 {len(candidates)} 件，指纹 {print_fp[:16]}…，记录为 {row['candidate_fingerprint'][:16]}…")
@@ -569,43 +658,36 @@ def verify_draw(conn: Connection, draw_id: int) -> Verification:
                             min_per_county=int(params.get("min_per_county", 1)), weight_by=params.get("weight_by"))
         except (DrawError, TypeError, ValueError):
             spec = None
-        recomputed = [c.case_no for c in select(candidates, spec.n, row["seed"], spec=spec)] if spec else []
-        result.add("drawn", recomputed == stored,
-                   "按种子重算的抽取结果与记录一致" if recomputed == stored
-                   else f"重算结果 {', '.join(recomputed) or '（无法重算）'} 与记录 {', '.join(stored)} 不一致")
+        recomputed = [(c.case_id, c.case_no) for c in select(candidates, spec.n, row["seed"], spec=spec)] if spec else []
+        same = recomputed == stored
+        result.add("drawn", same,
+                   "按种子重算的抽取结果与记录一致（案件编号和 id）" if same
+                   else f"重算结果 {', '.join(no for _, no in recomputed) or '（无法重算）'} "
+                   f"与记录 {', '.join(no for _, no in stored)} 不一致"
+                   + ("（案件 id 不同）" if [no for _, no in recomputed] == [no for _, no in stored] else ""))
     else:
         result.add("drawn", False, f"算法版本 {row['algorithm_version']} 与方式 {row['method']} 不匹配，无法重算")
-    committed = _commitment_of(conn, row["meeting_id"])
-    if committed:
-        depth = redraw_depth(conn, draw_id)
-        suffix = redraw_seed("", depth)
-        base = row["seed"][: len(row["seed"]) - len(suffix)] if row["seed"].endswith(suffix) else None
-        matches = base is not None and commitment(base) == committed
-        what = f"第 {depth} 次重新抽取，种子应为“承诺种子{suffix}”" if depth else "种子"
-        result.add("commitment", matches,
-                   f"{what}：承诺种子与会前公布的承诺值（SHA-256）一致" if matches
-                   else f"{what}：与会前公布的承诺值 {committed[:16]}… 不一致")
-    ok = _digest_matches(conn, row, _previous_digest(conn, before_id=draw_id))
-    result.add("record", ok, "记录未被改动（存证摘要一致）" if ok
-               else "记录内容、候选清单或承诺值与存证摘要不一致：本记录被改动，或其前一条记录被删除")
-    _check_chain(conn, draw_id, result)
+    _check_cases(conn, result, drawn_rows, candidate_rows)
+    if row["meeting_id"] is not None:
+        _check_commitment(conn, result, row)
+    report = chain.verify_chain(conn)
+    own = report.find("draw", draw_id)
+    result.add("record", own.ok, "记录未被改动（存证摘要一致）" if own.ok
+               else f"记录内容、抽中或候选案件、督查会与存证摘要不一致：{own.problem}")
+    own_links = [own, *_check_outcomes(conn, result, report, draw_id, {case_id for case_id, _ in stored})]
+    mine = {(link.kind, link.record_id) for link in own_links}
+    rest = [link for link in report.links if (link.kind, link.record_id) not in mine]
+    others = [link for link in rest if not link.ok]
+    result.add("chain", not others,
+               f"存证链其余 {len(rest)} 条记录均与摘要一致" if not others
+               else "存证链中其他记录与摘要不一致：" + _listed([f"{x.label} {x.problem}" for x in others], 3))
+    if expect_head is not None:
+        ok, detail = chain.check_head(report, expect_head, expect_length)
+        result.add("head", ok, detail)
+    result.chain = {**report.summary(), "position": own.seq}
     return result
 
 
-def _check_chain(conn: Connection, draw_id: int, result: Verification) -> None:
-    """Every record before this one still matches its digest (nothing earlier edited or
-    deleted); report the chain's length and head for the minutes."""
-    rows = conn.execute(sa.select(spot_check_draws).order_by(spot_check_draws.c.id)).mappings().all()
-    head = rows[-1]
-    position = next(i for i, r in enumerate(rows, start=1) if r["id"] == draw_id)
-    result.chain = {"length": len(rows), "position": position, "head_draw_id": head["id"],
-                    "head_digest": head["record_digest"]}
-    previous, broken = None, []
-    for r in rows[: position - 1]:
-        if not _digest_matches(conn, r, previous):
-            broken.append(r["id"])
-        previous = r["record_digest"]
-    result.add("chain", not broken,
-               f"存证链第 1–{position - 1} 条记录均与摘要一致" if not broken and position > 1
-               else "本记录是存证链的第一条" if not broken
-               else "存证链中之前的记录 " + "、".join(f"#{i}" for i in broken) + " 与摘要不一致（被改动或其前一条被删除）")
+def chain_status(conn: Connection) -> dict:
+    """The record chain's length, head and whether it verifies (for agendas and pages)."""
+    return chain.verify_chain(conn).summary()

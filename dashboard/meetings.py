@@ -1,4 +1,5 @@
-"""Supervision meetings: commit-reveal seeds before the meeting, outcomes after it."""
+"""Supervision meetings: a committed seed before the meeting, outcomes and follow-ups
+after it (outcomes and follow-up reports are links of the record chain, `dashboard.chain`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dashboard.draws import DrawError, commitment, new_seed
-from dashboard.models import cases, meeting_outcomes, meetings, spot_check_draw_cases
+from dashboard import chain
+from dashboard.draws import DrawError, canonical_secret, commitment
+from dashboard.models import (
+    cases,
+    follow_up_reports,
+    meeting_outcomes,
+    meetings,
+    spot_check_draw_cases,
+)
 
 RATINGS = {"satisfactory": "满意", "needs_work": "需改进", "unsatisfactory": "不满意"}
 # Taizhou draws four hours before the meeting (domain.md §1).
 DRAW_LEAD_TIME = dt.timedelta(hours=4)
+MAX_RULE_LENGTH = 100  # the public_value_rule column
 
 
 def time_left(when: dt.datetime, now: dt.datetime) -> str:
@@ -31,19 +40,24 @@ def draw_time(scheduled_at: dt.datetime) -> dt.datetime:
 
 def create_meeting(
     conn: Connection, *, title: str, scheduled_at: dt.datetime, scope_code: str, created_by: str,
-    commit_seed: bool = True, now: dt.datetime | None = None,
-) -> tuple[int, str | None]:
-    """A new meeting; with `commit_seed` a secret seed is generated now and only its
-    SHA-256 is shown. Returns (meeting_id, commitment)."""
+    secret: str, public_value_rule: str | None = None, now: dt.datetime | None = None,
+) -> tuple[int, str]:
+    """A new meeting committed to `secret` (`draws.new_seed()`, which the caller shows
+    once to the officer and never stores): only its SHA-256 is stored. With
+    `public_value_rule` the draw also needs the value it names, announced at the meeting.
+    Returns (meeting_id, commitment)."""
     if not title.strip():
         raise DrawError("请填写会议名称。")
     if not created_by.strip():
         raise DrawError("请填写组织人。")
-    seed = new_seed() if commit_seed else None
-    digest = commitment(seed) if seed else None
+    rule = " ".join((public_value_rule or "").split()) or None
+    if rule and len(rule) > MAX_RULE_LENGTH:
+        raise DrawError(f"公开值的来源说明最长 {MAX_RULE_LENGTH} 个字，现为 {len(rule)} 个，请精简。")
+    digest = commitment(canonical_secret(secret))
     meeting_id = conn.execute(meetings.insert().values(
         title=title.strip(), scheduled_at=scheduled_at, scope_code=scope_code, created_by=created_by.strip(),
-        created_at=(now or dt.datetime.now()).replace(microsecond=0), seed_commitment=digest, secret_seed=seed,
+        created_at=(now or dt.datetime.now()).replace(microsecond=0), seed_commitment=digest,
+        public_value_rule=rule,
     )).inserted_primary_key[0]
     return meeting_id, digest
 
@@ -52,7 +66,8 @@ def record_outcome(
     conn: Connection, *, draw_id: int, case_no: str, leader_report: str, comment: str | None,
     rating: str, follow_up_due: dt.date | None, recorded_by: str, now: dt.datetime | None = None,
 ) -> int:
-    """Record the meeting's conclusion on one drawn case (append-only; latest counts)."""
+    """Record the meeting's conclusion on one drawn case (append-only; latest counts),
+    as the next link of the record chain."""
     if rating not in RATINGS:
         raise DrawError(f"评价应为：{'、'.join(RATINGS.values())}。")
     if not leader_report.strip():
@@ -64,8 +79,31 @@ def record_outcome(
     ).scalar()
     if case_id is None:
         raise DrawError(f"{case_no} 不在抽查记录 #{draw_id} 中。")
-    return conn.execute(meeting_outcomes.insert().values(
-        draw_id=draw_id, case_id=case_id, leader_report=leader_report.strip(),
+    seq, previous = chain.next_link(conn)
+    outcome_id = conn.execute(meeting_outcomes.insert().values(
+        chain_seq=seq, draw_id=draw_id, case_id=case_id, leader_report=leader_report.strip(),
         comment=(comment or "").strip() or None, rating=rating, follow_up_due=follow_up_due,
         recorded_by=recorded_by.strip() or "督查室", recorded_at=(now or dt.datetime.now()).replace(microsecond=0),
     )).inserted_primary_key[0]
+    chain.seal(conn, "outcome", outcome_id, previous)
+    return outcome_id
+
+
+def open_follow_up(conn: Connection, case_id: int) -> int | None:
+    """The outcome whose follow-up a report answers: the case's latest outcome with a
+    follow-up deadline."""
+    return conn.execute(
+        sa.select(meeting_outcomes.c.id).where(meeting_outcomes.c.case_id == case_id,
+                                               meeting_outcomes.c.follow_up_due.is_not(None))
+        .order_by(meeting_outcomes.c.id.desc()).limit(1)).scalar()
+
+
+def record_follow_up(conn: Connection, *, outcome_id: int, case_id: int, progress: str, reported_by: str,
+                     now: dt.datetime | None = None) -> int:
+    """Progress reported on a follow-up, as the next link of the record chain."""
+    seq, previous = chain.next_link(conn)
+    report_id = conn.execute(follow_up_reports.insert().values(
+        chain_seq=seq, outcome_id=outcome_id, case_id=case_id, progress=progress, reported_by=reported_by,
+        reported_at=(now or dt.datetime.now()).replace(microsecond=0))).inserted_primary_key[0]
+    chain.seal(conn, "follow_up", report_id, previous)
+    return report_id

@@ -257,10 +257,13 @@ class CaseEvent(Base):
 class Meeting(Base):
     """A supervision meeting (督查会 / 视频抽查会) whose cases are drawn at random.
 
-    Commit-reveal: a seed generated before the meeting (128 random bits) is kept here
-    unseen; only its SHA-256 (the commitment) is published with the meeting notice. At
-    the meeting the seed is revealed and used (its k-th redraw: "<seed>/重抽<k>"); anyone
-    can check SHA-256(seed) against the commitment."""
+    Commit-reveal without a stored secret (`dashboard.draws`): when the meeting is made,
+    a secret of 128 random bits (the 种子口令) is shown once to the officer who made it
+    and only its SHA-256 (`seed_commitment`) is stored and published with the notice.
+    At the draw the officer enters the secret, which must match the commitment; when
+    `public_value_rule` names a value to be announced at the meeting (a lottery result,
+    dice thrown in the room), the seed is "<secret>+<value>". Its k-th redraw uses
+    "<seed>/重抽<k>". `revealed_at`: when the secret was first used."""
 
     __tablename__ = "meetings"
 
@@ -271,19 +274,22 @@ class Meeting(Base):
     created_by: Mapped[str] = mapped_column(sa.String(50))
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
     seed_commitment: Mapped[str | None] = mapped_column(sa.String(64))
-    secret_seed: Mapped[str | None] = mapped_column(sa.String(64))
+    public_value_rule: Mapped[str | None] = mapped_column(sa.String(100))
     revealed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
 
 
 class SpotCheckDraw(Base):
     """An append-only record of one spot-check draw (随机抽查). A redraw is a new
-    record naming the draw it replaces (the current one of its chain) and why;
-    `record_digest` chains every record to the one before it and covers its candidate
-    rows and the meeting's commitment, so editing a stored draw is detectable."""
+    record naming the draw it replaces (the current one of its chain) and why.
+    `chain_seq` is its place in the record chain of draws, meeting outcomes and
+    follow-up reports (`dashboard.chain`); `record_digest` covers every field, its
+    drawn and candidate rows (ids and numbers) and its meeting, and chains it to the
+    record before it, so editing a stored draw is detectable."""
 
     __tablename__ = "spot_check_draws"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
     meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id"), index=True)
     replaces_draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("spot_check_draws.id"))
     redraw_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -294,7 +300,7 @@ class SpotCheckDraw(Base):
     meeting: Mapped[str | None] = mapped_column(sa.String(100))
     method: Mapped[str] = mapped_column(sa.String(20))
     params: Mapped[str] = mapped_column(sa.Text)  # JSON of the filters and options
-    seed: Mapped[str] = mapped_column(sa.String(64))
+    seed: Mapped[str] = mapped_column(sa.String(100))
     n_requested: Mapped[int] = mapped_column(sa.Integer)
     candidate_count: Mapped[int] = mapped_column(sa.Integer)
     candidate_fingerprint: Mapped[str] = mapped_column(sa.String(64))  # SHA-256
@@ -308,6 +314,7 @@ class SpotCheckCandidate(Base):
 
     draw_id: Mapped[int] = mapped_column(sa.ForeignKey("spot_check_draws.id"), primary_key=True)
     case_no: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
     county_code: Mapped[str] = mapped_column(sa.String(12))
     weight: Mapped[float] = mapped_column(sa.Float, default=1.0)
 
@@ -325,11 +332,14 @@ class SpotCheckDrawCase(Base):
 
 class MeetingOutcome(Base):
     """What the meeting concluded on one drawn case: the leader's report, the comment,
-    a rating and a follow-up deadline (督查会后跟进). Append-only; the latest counts."""
+    a rating and a follow-up deadline (督查会后跟进). Append-only; the latest counts.
+    Chained like the draws (`chain_seq`, `record_digest`: `dashboard.chain`)."""
 
     __tablename__ = "meeting_outcomes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    record_digest: Mapped[str | None] = mapped_column(sa.String(64))
     draw_id: Mapped[int] = mapped_column(sa.ForeignKey("spot_check_draws.id"), index=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     leader_report: Mapped[str] = mapped_column(sa.Text)
@@ -338,7 +348,6 @@ class MeetingOutcome(Base):
     follow_up_due: Mapped[dt.date | None] = mapped_column(sa.Date)
     recorded_by: Mapped[str] = mapped_column(sa.String(50))
     recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
-
 
 
 class User(Base):
@@ -383,11 +392,14 @@ class AuditRecord(Base):
 
 class FollowUpReport(Base):
     """Progress reported on a supervision meeting's follow-up (督查会后跟进) of a case:
-    the township or the supervision office writes what was done since. Append-only."""
+    the township or the supervision office writes what was done since. Append-only;
+    chained like the draws (`chain_seq`, `record_digest`: `dashboard.chain`)."""
 
     __tablename__ = "follow_up_reports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    record_digest: Mapped[str | None] = mapped_column(sa.String(64))
     outcome_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_outcomes.id"), index=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     progress: Mapped[str] = mapped_column(sa.Text)

@@ -11,6 +11,9 @@ from dashboard.deadlines import seed_presets
 from dashboard.models import users
 
 FIRST_ADMIN = "admin"
+# Columns of older versions that must not survive an upgrade: meetings kept their
+# secret seed in clear, so anyone who could read the database knew the draw beforehand.
+OBSOLETE_COLUMNS = ("meetings.secret_seed",)
 
 
 class OutdatedDatabase(RuntimeError):
@@ -62,6 +65,12 @@ def upgrade_database(engine: Engine) -> tuple[str | None, str, str | None]:
         raise OutdatedDatabase(
             f"数据库结构无法识别（缺少 {len(missing)} 个字段，如 {missing[0]}），未做任何修改。"
             "如是早期开发版建的示例库，请备份后运行 `python -m dashboard init --sample --force` 重建，或重新导入台账。"
+        )
+    leftover = db.present_columns(engine, OBSOLETE_COLUMNS)
+    if leftover:
+        raise OutdatedDatabase(
+            f"数据库结构无法识别（仍有已废弃的字段 {leftover[0]}：督查会的随机种子以明文保存）。"
+            "请备份后运行 `python -m dashboard init --sample --force` 重建，或重新导入台账。"
         )
     with engine.begin() as conn:
         seed_presets(conn)

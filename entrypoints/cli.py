@@ -122,15 +122,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify-draw", help="按记录重算一次抽查，核验是否被改动")
     verify.add_argument("draw_id", type=_positive)
+    verify.add_argument("--expect-head", metavar="DIGEST",
+                        help="会议纪要（或议程）中记下的存证链最新摘要：核对存证链此后未被改写")
+    verify.add_argument("--expect-length", type=_positive, metavar="N",
+                        help="纪要中记下的存证链条数（与 --expect-head 同用）")
     verify.add_argument("--json", action="store_true")
 
     meeting = sub.add_parser("meeting", help="督查会：会前承诺种子、列出会议")
     meeting_sub = _with_user(meeting.add_subparsers(dest="meeting_command", required=True, parser_class=_Parser), common)
-    meeting_create = meeting_sub.add_parser("create", help="新建督查会（默认生成并承诺随机种子）")
+    meeting_create = meeting_sub.add_parser(
+        "create", help="新建督查会：生成种子口令（只显示这一次）并公布其承诺值")
     meeting_create.add_argument("--title", required=True, help="会议名称")
     meeting_create.add_argument("--at", required=True, type=_datetime, help="会议时间，如 2026-12-01 14:30")
     meeting_create.add_argument("--region", help="区划代码，默认全市")
-    meeting_create.add_argument("--no-commit", action="store_true", help="不预先生成种子")
+    meeting_create.add_argument("--public-value-rule", metavar="说明",
+                                help="会上公布、与种子口令合成抽取种子的公开值，如“抽取当日福彩3D开奖号码”"
+                                "（抽取时须用 --public-value 填写）")
+    meeting_create.add_argument("--no-commit", action="store_true", help=argparse.SUPPRESS)  # refused
     meeting_create.add_argument("--json", action="store_true")
     meeting_list = meeting_sub.add_parser("list", help="列出督查会")
     meeting_list.add_argument("--json", action="store_true")
@@ -376,14 +384,18 @@ def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
     from dashboard.labels import BACKLOG_SOURCES, CHANNELS
 
     draw.add_argument("--n", type=_positive, required=True, help="抽取件数")
-    draw.add_argument("--seed", help="随机种子；不填则自动生成。督查会已承诺种子时不能填写（自动使用承诺种子）")
+    draw.add_argument("--seed", help=argparse.SUPPRESS)  # refused: nobody chooses a seed
+    draw.add_argument("--secret", metavar="口令", help="督查会的种子口令（建会时只显示一次，由组织人保管）")
+    draw.add_argument("--public-value", metavar="值", help="建会时约定在会上公布的公开值（如开奖号码）")
     draw.add_argument("--method", type=_draw_choice("抽取方式", METHODS), metavar="simple|stratified|weighted",
                       help="simple 简单随机（默认）；stratified 按县区分层；weighted 加权")
     draw.add_argument("--per-county", action="store_true", help="每个县区至少抽一件（即 --method stratified --k 1）")
     draw.add_argument("--k", type=_non_negative, help="分层抽取时每个县区至少抽取的件数（默认 1，仅用于 stratified）")
     draw.add_argument("--weight-by", type=_draw_choice("加权依据", WEIGHT_BY), metavar="age|color",
                       help="加权依据：age 积案年限（默认）或 color 督办颜色（仅用于 weighted）")
-    draw.add_argument("--meeting", type=_positive, help="督查会编号：使用该会会前承诺的种子并归入该会")
+    draw.add_argument("--meeting", type=_positive,
+                      help="督查会编号：按该会会前承诺的种子抽取（须 --secret）并归入该会；"
+                      "不指定时由系统生成随机种子")
     draw.add_argument("--exclude-last", type=_non_negative, default=0, metavar="K",
                       help="排除最近 K 次督查会已抽中的案件（同一督查会的多次抽取算一次；"
                       "不属于任何督查会的抽取每次各算一次；被替换的记录不算）")
@@ -424,6 +436,9 @@ def _draw_spec(args):
                         "请去掉 --weight-by，或加 --method weighted。")
     if args.reason and not args.replaces:
         raise UserError("--reason 只用于重新抽取，请同时用 --replaces 指明被替换的抽查记录。")
+    if args.seed is not None:
+        raise UserError("不能手工指定随机种子：督查会的抽取使用会前承诺的种子（用 --secret 输入种子口令），"
+                        "其他抽取由系统生成随机种子。复核已有的抽取请用 verify-draw。")
     return DrawSpec(n=args.n, method=method, min_per_county=1 if args.k is None else args.k,
                     weight_by=(args.weight_by or "age") if method == "weighted" else None)
 
@@ -454,9 +469,9 @@ def cmd_draw(args) -> int:
         with engine.connect() as conn:
             pool = candidate_frame(conn, scope, filters, today, options)
         outcome = actions.draw(
-            engine, actor, pool, spec=spec, region_code=scope.region_code, seed=args.seed,
-            meeting_id=args.meeting, replaces_draw_id=args.replaces, redraw_reason=args.reason,
-            params=draw_params(scope, filters, options, today),
+            engine, actor, pool, spec=spec, region_code=scope.region_code, meeting_id=args.meeting,
+            secret=args.secret, public_value=args.public_value, replaces_draw_id=args.replaces,
+            redraw_reason=args.reason, params=draw_params(scope, filters, options, today),
         )
         draw_id, seed, notes = outcome.draw_id, outcome.seed, outcome.notes
         with engine.connect() as conn:
@@ -504,6 +519,8 @@ def cmd_draw(args) -> int:
 def cmd_verify_draw(args) -> int:
     from dashboard.draws import verify_draw
 
+    if args.expect_length is not None and not args.expect_head:
+        raise UserError("--expect-length 须与 --expect-head 同用：请同时写出纪要中记下的最新摘要。")
     engine = db.make_engine()
     actor = _actor(engine, args)
     actions.require(engine, actor, "view", action_name="read", target=f"verify-draw #{args.draw_id}")
@@ -513,17 +530,25 @@ def cmd_verify_draw(args) -> int:
         raise UserError(str(error)) from None
     with engine.connect() as conn:
         try:
-            result = verify_draw(conn, args.draw_id)
+            result = verify_draw(conn, args.draw_id, expect_head=args.expect_head, expect_length=args.expect_length)
         except DrawError as error:
             raise UserError(str(error)) from None
     payload = {"draw_id": result.draw_id, "ok": result.ok, "checks": result.checks, "chain": result.chain}
     lines = [f"抽查记录 #{result.draw_id}：" + ("核验通过，抽取结果可复现、记录未被改动。" if result.ok else "核验未通过！")]
     lines += [f"  [{'✓' if c['ok'] else '✗'}] {c['detail']}" for c in result.checks]
-    chain = result.chain
-    lines.append(f"存证链：共 {chain['length']} 条记录，本记录为第 {chain['position']} 条；最新一条 #{chain['head_draw_id']}，"
-                 f"摘要 {chain['head_digest']}。请将条数和最新摘要记入会议纪要：摘要链本身无法发现最新记录被删除。")
+    lines.append(chain_line(result.draw_id, result.chain))
     _print(payload, args.json, "\n".join(lines))
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def chain_line(draw_id: int, chain: dict) -> str:
+    """The record chain's length and head, for the minutes, and how to check them later."""
+    head = {"draw": "抽查记录", "outcome": "会后记录", "follow_up": "跟进情况"}.get(chain["head_kind"], "记录")
+    return (f"存证链：共 {chain['length']} 条记录（抽查 {chain['draws']}、会后记录 {chain['outcomes']}、"
+            f"跟进 {chain['follow_ups']}），本记录为第 {chain['position']} 条；最新一条为{head} "
+            f"#{chain['head_record_id']}，摘要 {chain['head_digest']}。请将条数和最新摘要记入会议纪要："
+            "摘要链本身无法发现最新记录被删除或整条链被重算；日后用 "
+            f"verify-draw {draw_id} --expect-length {chain['length']} --expect-head {chain['head_digest']} 核对。")
 
 
 def cmd_meeting(args) -> int:
@@ -538,31 +563,44 @@ def cmd_meeting(args) -> int:
         payload = [
             {"meeting_id": int(r.meeting_id), "title": r.title, "scheduled_at": r.scheduled_at.isoformat(sep=" "),
              "seed_commitment": r.seed_commitment, "revealed": r.revealed_at is not None and not pd.isna(r.revealed_at),
-             "draws": int(r.n_draws)}
+             "draws": int(r.n_draws), "public_value_rule": r.public_value_rule or None}
             for r in frame.itertuples()
         ]
         _print(payload, args.json, "\n".join(
             f"#{m['meeting_id']} {m['scheduled_at']} {m['title']} 承诺值 {m['seed_commitment'] or '—'}" for m in payload
         ) or "还没有督查会。")
         return EXIT_OK
+    if args.no_commit:
+        raise UserError("每个督查会都须在会前承诺随机种子，已不再支持 --no-commit。请去掉该参数：建会时生成的种子口令"
+                        "只显示这一次，由组织人保管，抽取时输入。")
     try:
         with engine.connect() as conn:
             region = scope_for(conn, args.region).region_code if args.region else None
-        meeting_id, digest = actions.create_meeting(
+        made = actions.create_meeting(
             engine, actor, title=args.title, scheduled_at=args.at, region_code=region,
-            commit_seed=not args.no_commit)
+            public_value_rule=args.public_value_rule)
     except DrawError as error:
         raise UserError(str(error)) from None
-    payload = {"meeting_id": meeting_id, "title": args.title, "scheduled_at": args.at.isoformat(sep=" "),
-               "seed_commitment": digest}
-    _print(payload, args.json, f"已建督查会 #{meeting_id}：{args.title}（{args.at:%Y-%m-%d %H:%M}）"
-           + (f"\n种子承诺值（SHA-256，请随会议通知公布）：{digest}" if digest else ""))
+    payload = {"meeting_id": made.meeting_id, "title": args.title, "scheduled_at": args.at.isoformat(sep=" "),
+               "seed_commitment": made.commitment, "secret": made.secret,
+               "public_value_rule": made.public_value_rule}
+    _print(payload, args.json, "\n".join([
+        f"已建督查会 #{made.meeting_id}：{args.title}（{args.at:%Y-%m-%d %H:%M}）",
+        f"种子承诺值（SHA-256，请随会议通知公布）：{made.commitment}",
+        f"种子口令（只显示这一次）：{made.secret}",
+        "请抄写或打印后由您本人保管，不要存入本系统或通过邮件、聊天工具传送；抽取时须输入："
+        f"python -m dashboard draw --meeting {made.meeting_id} --secret 口令 …。系统只保存承诺值，"
+        "任何人（包括数据库管理员）都无法从系统查到口令；口令遗失则本会无法抽取，只能另建督查会。",
+        *([f"抽取时还须填写会上公布的公开值（--public-value）：{made.public_value_rule}"]
+          if made.public_value_rule else []),
+    ]))
     return EXIT_OK
 
 
 def cmd_agenda(args) -> int:
     from dashboard.agenda import agenda_excel, agenda_html, agenda_titles
-    from queries.meetings import agenda
+    from dashboard.draws import chain_status
+    from queries.meetings import agenda, meeting_list
     from queries.spot_check import draw_history
 
     if not args.xlsx and not args.html:
@@ -581,10 +619,17 @@ def cmd_agenda(args) -> int:
         scope = actor.scope
         frame = agenda(conn, scope, args.draw_id, today)
         history = draw_history(conn, scope)
+        meetings_frame = meeting_list(conn, scope).set_index("meeting_id", drop=False)
+        status = chain_status(conn) if not frame.empty else {}
     if frame.empty:
         raise UserError(f"抽查记录 #{args.draw_id} 不存在、没有抽中案件，或不在您的查看范围内。")
     record = history.set_index("draw_id").loc[args.draw_id]
-    title, subtitle = agenda_titles(args.draw_id, record["meeting"], record["seed"], len(frame), today)
+    meeting_id = record["meeting_id"]
+    meeting_info = meetings_frame.loc[int(meeting_id)] if pd.notna(meeting_id) and int(meeting_id) in meetings_frame.index \
+        else None
+    title, subtitle = agenda_titles(args.draw_id, record["meeting"], record["seed"], len(frame), today,
+                                    meeting_info=meeting_info,
+                                    chain={**status, "position": _int_or_none(record["chain_seq"])})
     contents = {}
     if args.xlsx:
         contents[Path(args.xlsx)] = agenda_excel(frame, title, subtitle)
@@ -605,7 +650,14 @@ def cmd_agenda(args) -> int:
     actions.record_view(engine, actor, "export", target=f"议程 #{args.draw_id}",
                         detail="、".join(p.name for p in contents))
     print("已导出：" + "、".join(str(p) for p in contents))
+    print(f"存证链：打印时共 {status['length']} 条，最新摘要 {status['head_digest']}"
+          + ("" if status["ok"] else "（核验未通过，请立即运行 verify-draw 核查）")
+          + "。请记入会议纪要。")
     return EXIT_OK
+
+
+def _int_or_none(value) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _iso(value) -> str | None:

@@ -14,6 +14,7 @@ from dashboard.draws import (
     WEIGHT_BY,
     DrawError,
     DrawSpec,
+    chain_status,
     verify_draw,
 )
 from dashboard.labels import BACKLOG_SOURCES, COLORS
@@ -34,6 +35,7 @@ actor = session.require("draw")
 DRAW_METHODS = ("simple", "stratified", "weighted")
 NO_MEETING = 0
 NO_REPLACE = 0
+SECRET_KEY = "meeting_secret"  # kept in this browser session only, never in the database
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()
@@ -48,6 +50,22 @@ st.caption(
 notice = st.empty()  # always present, so the tabs below keep their place (and state)
 if "spot_notice" in st.session_state:
     notice.success(widgets.plain(st.session_state.pop("spot_notice")))
+secret_box = st.container()  # the new meeting's secret, until its officer has taken it down
+if SECRET_KEY in st.session_state:
+    made = st.session_state[SECRET_KEY]
+    with secret_box:
+        st.warning(
+            f"**督查会 #{made.meeting_id} 的种子口令（只显示给您这一次）**：请抄写或打印后由您本人保管，"
+            "不要存入本系统，也不要通过邮件、聊天工具传送。抽取时须输入此口令，系统核对它与会前公布的承诺值一致后才抽取。"
+            "系统只保存承诺值，任何人（包括数据库管理员）都无法从系统查到口令，会前无法预知抽中哪些案件；"
+            "口令遗失则本会无法抽取，只能另建督查会。"
+            + (f"抽取时还须填写会上公布的公开值：{widgets.plain(made.public_value_rule)}。"
+               if made.public_value_rule else "")
+        )
+        st.code(made.secret, language=None)
+        if st.button("我已抄写并保管好口令，关闭", key="secret_done"):
+            st.session_state.pop(SECRET_KEY, None)
+            st.rerun()
 
 with widgets.engine().connect() as conn:
     meeting_frame = meeting_list(conn, scope)
@@ -68,27 +86,34 @@ prepare_tab, draw_tab, record_tab, outcome_tab = st.tabs(
 # ---------------------------------------------------------------- ① meeting
 with prepare_tab:
     st.markdown(
-        "建会时系统生成随机种子并只公布其 SHA-256 承诺值（随会议通知下发）；抽取时揭晓种子，"
-        "任何人都可核对种子与承诺值一致，证明抽取不是事后挑选。台州做法：会前 4 小时抽取。"
+        "建会时系统生成随机的**种子口令**，只显示给组织人一次，由其本人保管；系统只保存并公布口令的 SHA-256 "
+        "承诺值（随会议通知下发）。抽取时组织人输入口令，系统核对与承诺值一致后才抽取，任何人都可事后核对，"
+        "证明抽取不是事后挑选；数据库中没有口令，会前读数据库的人也无法预知抽中哪些案件。"
+        "还可约定一个会上才公布的公开值（如抽取当日的福彩3D开奖号码、会上当场掷骰的数字），与口令合成抽取种子，"
+        "这样连组织人会前也无法预知结果。台州做法：会前 4 小时抽取。"
     )
     with st.form("meeting_form"):
         left, middle, right = st.columns([3, 2, 2])
         title = left.text_input("会议名称", value=f"{today:%Y年%m月}视频抽查会", key="meeting_title", max_chars=100)
         day = middle.date_input("会议日期", value=today, key="meeting_day", format="YYYY-MM-DD")
         at = right.time_input("会议时间", value=dt.time(14, 30), key="meeting_time", step=dt.timedelta(minutes=15))
-        commit = st.checkbox("生成并承诺随机种子（推荐）", value=True, key="meeting_commit")
-        st.caption(f"组织人记为当前用户：{widgets.plain(actor.label)}。")
+        rule = st.text_input(
+            "会上公布的公开值（可选）", key="meeting_public_rule", max_chars=100,
+            placeholder="例如：抽取当日福彩3D开奖号码；不填则只用种子口令",
+            help="填写后，抽取时须输入按此说明在会上（或抽取时）公布的数值，与种子口令一起决定抽取结果。")
+        st.caption(f"组织人记为当前用户：{widgets.plain(actor.label)}；种子口令只显示给您。")
         if st.form_submit_button("新建督查会"):
             try:
-                meeting_id, digest = widgets.run_action(
+                made = widgets.run_action(
                     actions.create_meeting, title=title, scheduled_at=dt.datetime.combine(day, at),
-                    region_code=scope.region_code, commit_seed=commit)
+                    region_code=scope.region_code, public_value_rule=rule)
             except DrawError as error:
                 st.error(widgets.plain(error))
             else:
-                st.session_state["spot_notice"] = f"已建督查会 #{meeting_id}。" + (
-                    f"种子承诺值（SHA-256）：{digest}" if digest else "")
-                st.session_state["draw_meeting_id"] = meeting_id
+                st.session_state["spot_notice"] = (f"已建督查会 #{made.meeting_id}。"
+                                                   f"种子承诺值（SHA-256）：{made.commitment}")
+                st.session_state[SECRET_KEY] = made
+                st.session_state["draw_meeting_id"] = made.meeting_id
                 st.rerun()
     if meeting_frame.empty:
         st.info("还没有督查会。")
@@ -100,6 +125,7 @@ with prepare_tab:
             "距开会": meeting_frame["scheduled_at"].map(lambda when: time_left(when, now)),
             "建议抽取时间": meeting_frame["scheduled_at"].map(draw_time).dt.strftime("%m-%d %H:%M"),
             "种子承诺值（SHA-256）": meeting_frame["seed_commitment"].fillna("（未承诺）"),
+            "会上公布的公开值": meeting_frame["public_value_rule"].fillna("—"),
             "种子已揭晓": meeting_frame["revealed_at"].notna().map({True: "是", False: "否"}),
             "抽取次数": meeting_frame["n_draws"],
         })
@@ -129,10 +155,16 @@ with draw_tab:
                 f"建议抽取时间 {draw_time(at):%m-%d %H:%M}（会前 4 小时）。")
         if committed:
             st.caption(
-                f"本会已在会前承诺随机种子（承诺值 `{meeting['seed_commitment']}`）：抽取时自动揭晓并使用该种子，不能手工输入；"
-                + (f"本次为重新抽取，种子为“承诺种子{REDRAW_MARK}序号”，同样可对照承诺值核验。" if replaces != NO_REPLACE
-                   else "本会已抽取过，再次抽取必须替换当前记录并写明理由。" if heads else "会上只抽取一次，重新抽取须写明理由。")
+                f"本会已在会前承诺随机种子（承诺值 `{meeting['seed_commitment']}`）："
+                + (f"本次为重新抽取，沿用本会已揭晓的种子，种子为“原种子{REDRAW_MARK}序号”，同样可对照承诺值核验，无需再输入口令。"
+                   if replaces != NO_REPLACE
+                   else "本会已抽取过，再次抽取必须替换当前记录并写明理由。" if heads
+                   else "请输入建会时显示给组织人的种子口令，系统核对与承诺值一致后抽取；会上只抽取一次，重新抽取须写明理由。")
             )
+        else:
+            st.error(f"督查会 #{meeting_id} 没有会前承诺值，不能抽取。请另建督查会。")
+    else:
+        st.caption("不关联督查会的抽取由系统生成 128 位随机种子，不能手工输入种子。")
 
     left, middle, right, far = st.columns(4)
     colors = left.multiselect("督办颜色", list(COLORS), format_func=COLORS.get, key="draw_colors", placeholder="全部颜色")
@@ -167,9 +199,15 @@ with draw_tab:
     with st.form("draw_form"):
         left, right = st.columns(2)
         n = left.number_input("抽取件数", min_value=1, max_value=100, value=5, step=1, key="draw_n")
-        seed = "" if committed else right.text_input(
-            "随机种子（可不填，自动生成）", key="draw_seed", max_chars=64,
-            help="留空时自动生成 128 位随机种子。同一种子、同一候选清单，抽取结果完全相同，可事后复核。")
+        first_of_meeting = committed and replaces == NO_REPLACE
+        secret = right.text_input(
+            "种子口令", key="draw_secret", type="password", max_chars=64,
+            placeholder="建会时显示的 32 位十六进制数字",
+            help="由组织人输入；大小写、空格和连字符不影响。") if first_of_meeting else None
+        rule = meeting["public_value_rule"] if meeting is not None else None
+        public_value = st.text_input(
+            f"会上公布的公开值（{widgets.plain(rule)}）", key="draw_public_value", max_chars=64,
+            help="按建会时的约定填写；空格不计。") if first_of_meeting and isinstance(rule, str) and rule else None
         reason = "" if replaces == NO_REPLACE else st.text_input(
             "重新抽取的理由", key="draw_reason", max_chars=200, placeholder="例如：候选清单遗漏了某县区案件")
         submitted = st.form_submit_button("抽取", type="primary")
@@ -179,8 +217,8 @@ with draw_tab:
             spec = DrawSpec(n=int(n), method=method, min_per_county=int(k),
                             weight_by=weight_by if method == "weighted" else None)
             outcome = widgets.run_action(
-                actions.draw, pool, spec=spec, region_code=scope.region_code, seed=seed,
-                meeting_id=None if meeting is None else int(meeting_id),
+                actions.draw, pool, spec=spec, region_code=scope.region_code,
+                meeting_id=None if meeting is None else int(meeting_id), secret=secret, public_value=public_value,
                 replaces_draw_id=None if replaces == NO_REPLACE else int(replaces), redraw_reason=reason,
                 params=draw_params(scope, filters, options, today),
             )
@@ -227,7 +265,8 @@ with record_tab:
             notify = notify_list(conn, scope, int(opened), today)
             agenda_frame = agenda(conn, scope, int(opened), today)
         cols = st.columns([3, 1, 1, 1])
-        cols[0].metric("随机种子", record["seed"], help="完整种子见下方；SHA-256(种子) 即会前公布的承诺值")
+        cols[0].metric("随机种子", record["seed"], help="完整种子见下方。督查会的抽取：种子开头的种子口令（39 个字符）的 SHA-256 即会前公布的承诺值；"
+                       "“+”后为会上公布的公开值，“/重抽k”为第 k 次重新抽取")
         cols[1].metric("方式", METHODS.get(record["method"], record["method"]))
         cols[2].metric("候选件数", f"{record['candidate_count']:,}")
         cols[3].metric("抽中件数", f"{len(cases)}")
@@ -239,22 +278,40 @@ with record_tab:
             st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{widgets.plain(record['redraw_reason'])}")
         if opened in replaced_by:
             st.warning(f"本记录已被抽查记录 #{replaced_by[opened]} 替换（原记录保留备查）。")
+        meeting_info = (meetings_by_id.loc[int(record["meeting_id"])].to_dict() | {"meeting_id": int(record["meeting_id"])}
+                        if pd.notna(record["meeting_id"]) and int(record["meeting_id"]) in meetings_by_id.index else None)
+        if meeting_info is not None:
+            st.caption(f"督查会 #{meeting_info['meeting_id']}：会前承诺值 `{meeting_info['seed_commitment']}`"
+                       + (f"；会上公布的公开值：{widgets.plain(meeting_info['public_value_rule'])}"
+                          if isinstance(meeting_info["public_value_rule"], str) else ""))
+        else:
+            st.caption("本记录不属于督查会：种子由系统在抽取时生成，没有会前承诺。")
+        left, right = st.columns([1, 3])
+        expect_length = left.number_input(
+            "纪要中记下的存证链条数", 0, 10_000_000, 0, key="verify_expect_length",
+            help="可不填（0）。与下方摘要一起核对：存证链在记入纪要之后是否被改写。")
+        expect_head = right.text_input(
+            "纪要中记下的最新摘要（可选）", key="verify_expect_head", max_chars=80,
+            placeholder="64 位十六进制数字，见会议纪要或打印版议程")
         if st.button("核验本次抽取", key="verify_draw"):
             with widgets.engine().connect() as conn:
-                st.session_state[f"verified_{opened}"] = verify_draw(conn, int(opened))
+                st.session_state[f"verified_{opened}"] = verify_draw(
+                    conn, int(opened), expect_head=expect_head.strip() or None,
+                    expect_length=int(expect_length) or None if expect_head.strip() else None)
         result = st.session_state.get(f"verified_{opened}")  # kept across reruns (e.g. downloads)
         if result is not None:
             (st.success if result.ok else st.error)(
                 "核验通过：按种子和候选清单重算，结果与记录一致，记录未被改动。" if result.ok
-                else "核验未通过：记录与重算结果不一致，请立即核查。")
+                else "核验未通过：记录与重算结果不一致，或记录被改动，请立即核查。")
             for check in result.checks:
                 # Material icons ship with Streamlit (no emoji font needed, works offline).
                 st.markdown((":green-badge[:material/check: 通过] " if check["ok"]
-                             else ":red-badge[:material/close: 未通过] ") + check["detail"])
+                             else ":red-badge[:material/close: 未通过] ") + widgets.plain(check["detail"]))
             chain = result.chain
-            st.caption(f"存证链：共 {chain['length']} 条记录，本记录为第 {chain['position']} 条；最新一条 "
-                       f"#{chain['head_draw_id']}，摘要 `{chain['head_digest']}`。请将条数和最新摘要记入会议纪要——"
-                       "摘要链本身无法发现最新的记录被删除。")
+            st.caption(f"存证链：共 {chain['length']} 条记录（抽查 {chain['draws']}、会后记录 {chain['outcomes']}、"
+                       f"跟进 {chain['follow_ups']}），本记录为第 {chain['position']} 条；最新摘要 "
+                       f"`{chain['head_digest']}`。请将条数和最新摘要记入会议纪要——摘要链本身无法发现最新的记录被删除"
+                       "或整条链被重新计算；日后在上方填入纪要中的条数和摘要再核验，即可发现。")
         widgets.case_table(cases, key="drawn_cases")
         if not cases.empty:
             widgets.download_buttons(
@@ -262,15 +319,25 @@ with record_tab:
                 f"抽查记录 #{opened} · {record['meeting'] or ''} · 种子 {record['seed']}",
                 key="draw_download",
             )
-            title, subtitle = agenda_titles(int(opened), record["meeting"], record["seed"], len(cases), today)
+            draw_engine, n_cases = widgets.engine(), len(cases)
+
+            def titles(draw_id=int(opened), record=record, meeting_info=meeting_info):
+                """Built when the agenda is downloaded: the chain's head at that moment."""
+                with draw_engine.connect() as conn:
+                    status = chain_status(conn)
+                position = None if pd.isna(record["chain_seq"]) else int(record["chain_seq"])
+                return agenda_titles(draw_id, record["meeting"], record["seed"], n_cases, today,
+                                     meeting_info=meeting_info, chain={**status, "position": position})
+
             left, right, _ = st.columns([1, 1, 3])
-            widgets.export_button(left, "下载议程 Excel", lambda: agenda_excel(agenda_frame, title, subtitle),
+            widgets.export_button(left, "下载议程 Excel", lambda: agenda_excel(agenda_frame, *titles()),
                                   file_name=f"议程_{opened}.xlsx", key="agenda_xlsx", what=f"议程 #{opened}",
                                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             widgets.export_button(right, "下载打印版议程",
-                                  lambda: agenda_html(agenda_frame, title, subtitle).encode("utf-8"),
+                                  lambda: agenda_html(agenda_frame, *titles()).encode("utf-8"),
                                   file_name=f"议程_{opened}.html", mime="text/html", key="agenda_html",
                                   what=f"打印版议程 #{opened}")
+            st.caption("议程上印有督查会的承诺值、随机种子和打印时存证链的条数与最新摘要，可作为纪要附件留存。")
             st.markdown("**会前通知**（包案领导及所在县区）")
             notify_table = notify.rename(columns={"county_name": "县区", "leader_name": "包案领导",
                                                   "leader_title": "职务", "cases": "抽中案件"})
@@ -295,6 +362,7 @@ with record_tab:
                 "seed": "随机种子", "n_requested": "请求件数", "candidate_count": "候选件数",
                 "algorithm_version": "算法", "n_drawn": "抽中件数", "meeting_id": "督查会",
                 "replaces_draw_id": "替换记录", "redraw_reason": "替换理由", "replaced_by": "被替换为",
+                "chain_seq": "存证链序号", "record_digest": "存证摘要",
             }
             st.dataframe(
                 table, hide_index=True,

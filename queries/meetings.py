@@ -27,10 +27,11 @@ def _meetings_in_scope(scope: Scope) -> sa.ColumnElement[bool]:
 
 
 def meeting_list(conn: Connection, scope: Scope, filters: Filters | None = None) -> pd.DataFrame:
-    """Meetings in scope, the next first; the secret seed is never returned."""
+    """Meetings in scope, the next first (the secret is not stored: only its commitment)."""
     stmt = (
         sa.select(meetings.c.id.label("meeting_id"), meetings.c.title, meetings.c.scheduled_at,
-                  meetings.c.created_by, meetings.c.seed_commitment, meetings.c.revealed_at,
+                  meetings.c.created_by, meetings.c.seed_commitment, meetings.c.public_value_rule,
+                  meetings.c.revealed_at,
                   sa.select(sa.func.count()).where(spot_check_draws.c.meeting_id == meetings.c.id)
                   .scalar_subquery().label("n_draws"))
         .where(_meetings_in_scope(scope))
@@ -38,7 +39,7 @@ def meeting_list(conn: Connection, scope: Scope, filters: Filters | None = None)
     )
     return pd.DataFrame(conn.execute(stmt).mappings().all(),
                         columns=["meeting_id", "title", "scheduled_at", "created_by", "seed_commitment",
-                                 "revealed_at", "n_draws"])
+                                 "public_value_rule", "revealed_at", "n_draws"])
 
 
 def _timeline_summary(conn: Connection, case_ids: list[int]) -> dict[int, str]:

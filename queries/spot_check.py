@@ -142,6 +142,8 @@ def draw_history(conn: Connection, scope: Scope, filters: Filters | None = None)
             spot_check_draws.c.meeting_id,
             spot_check_draws.c.replaces_draw_id,
             spot_check_draws.c.redraw_reason,
+            spot_check_draws.c.chain_seq,
+            spot_check_draws.c.record_digest,
             sa.select(sa.func.count())
             .where(spot_check_draw_cases.c.draw_id == spot_check_draws.c.id)
             .scalar_subquery()
@@ -156,7 +158,7 @@ def draw_history(conn: Connection, scope: Scope, filters: Filters | None = None)
             columns=["draw_id", "created_at", "created_by", "meeting", "method", "seed",
                      "n_requested", "candidate_count", "candidate_fingerprint",
                      "algorithm_version", "params", "meeting_id", "replaces_draw_id", "redraw_reason",
-                     "n_drawn"]
+                     "chain_seq", "record_digest", "n_drawn"]
         )
     frame["params"] = frame["params"].map(json.loads)
     return frame

@@ -97,10 +97,11 @@ def full_city(request, tmp_path_factory):
         pool = conn.execute(sa.select(cases.c.id, cases.c.case_no, cases.c.county_code)
                             .where(cases.c.is_backlog.is_(True))).all()
         candidates = [draws.Candidate(r.id, r.case_no, r.county_code) for r in pool]
+        secret = draws.new_seed()
         meeting_id, _ = meetings.create_meeting(conn, title="全市抽查", scheduled_at=dt.datetime(2026, 6, 30, 14),
-                                                scope_code=city.region_code, created_by="supervisor")
+                                                scope_code=city.region_code, created_by="supervisor", secret=secret)
         draw_id, _, drawn = draws.record_draw(conn, candidates, len(candidates), created_by="supervisor",
-                                              scope_code=city.region_code, meeting_id=meeting_id)
+                                              scope_code=city.region_code, meeting_id=meeting_id, secret=secret)
         for candidate in drawn:
             outcome_id = meetings.record_outcome(
                 conn, draw_id=draw_id, case_no=candidate.case_no, leader_report="已约谈", comment=None,

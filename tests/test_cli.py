@@ -62,8 +62,9 @@ def test_user_errors_exit_2_with_chinese_message(city_env, capsys, argv, fragmen
 
 
 def test_draw_json_and_stored(city_env, capsys):
-    first = _json(capsys, ["draw", "--user", "supervisor", "--n", "2", "--seed", "7", "--per-county", "--json"])
-    assert first["seed"] == "7" and first["method"] == "stratified" and first["candidate_count"] == 3
+    first = _json(capsys, ["draw", "--user", "supervisor", "--n", "2", "--per-county", "--json"])
+    assert first["method"] == "stratified" and first["candidate_count"] == 3
+    assert len(first["seed"]) == 39 and first["seed"].count("-") == 7  # generated: nobody types a seed
     numbers = [c["case_no"] for c in first["cases"]]
     assert len(numbers) == 2 and "B05" in numbers
     assert [c["position"] for c in first["cases"]] == [1, 2]
@@ -71,9 +72,9 @@ def test_draw_json_and_stored(city_env, capsys):
     # B05 is yellow: its handling deadline (1 July) is 1 day away and comes before its target
     assert (b05["county"], b05["township"], b05["color"], b05["leader"]) == ("乙县", "北河乡", "yellow", "钱二")
     assert b05["days_open"] == 60
-    again = _json(capsys, ["draw", "--user", "supervisor", "--n", "2", "--seed", "7", "--per-county", "--json"])
-    assert again["draw_id"] == first["draw_id"] + 1
-    assert [c["case_no"] for c in again["cases"]] == numbers
+    again = _json(capsys, ["draw", "--user", "supervisor", "--n", "2", "--per-county", "--json"])
+    assert again["draw_id"] == first["draw_id"] + 1 and again["seed"] != first["seed"]
+    assert "B05" in [c["case_no"] for c in again["cases"]]  # one per county: 乙县 has only B05
     # Recorded under the user's name (display name "supervisor"), not a typed one.
     with sa.create_engine(city_env).connect() as conn:
         by = conn.execute(sa.select(spot_check_draws.c.created_by).order_by(spot_check_draws.c.id)).scalars().all()

@@ -110,20 +110,21 @@ def test_supervision_lists_open_cases(app_env):
 def test_spot_check_draws_and_history_reopens(app_env):
     at = _open("pages/spot_check.py", user="supervisor")
     assert any("**3**" in m.value for m in at.markdown)  # B01 B02 B05 are candidates
+    assert "draw_seed" not in [t.key for t in at.text_input]  # nobody types a seed
     at.number_input(key="draw_n").set_value(2)
     at.radio(key="draw_method").set_value("stratified")
-    at.text_input(key="draw_seed").input("7")
     at.button(key=DRAW_BUTTON).click().run()
     assert not at.exception
     assert any("已抽取并保存为抽查记录 #1" in s.value for s in at.success)
     first = _case_tables(at)[0]["信访件编号"].tolist()
     assert len(first) == 2 and "B05" in first
-    assert _metrics(at)["随机种子"] == "7"
+    seed = _metrics(at)["随机种子"]
+    assert len(seed) == 39 and seed.count("-") == 7  # generated: 128 bits in groups of four
 
-    # A second draw with another seed, then reopen the first from history.
-    at.text_input(key="draw_seed").input("8")
+    # A second draw (another generated seed), then reopen the first from history.
     at.button(key=DRAW_BUTTON).click().run()
     assert any("抽查记录 #2" in s.value for s in at.success)
+    assert _metrics(at)["随机种子"] != seed
     at.selectbox(key="opened_draw").set_value(1).run()
     assert not at.exception
     assert _case_tables(at)[0]["信访件编号"].tolist() == first
@@ -225,8 +226,10 @@ def test_spot_check_meeting_commit_reveal_verify_and_outcome(app_env):
     notice = next(_shown(s.value) for s in at.success if "已建督查会 #1" in _shown(s.value))
     commitment = notice.rsplit("：", 1)[-1]
     assert len(commitment) == 64
-    at.selectbox(key="draw_meeting_id").set_value(1)
+    secret = at.code[0].value  # the secret, shown to its officer only
+    at.selectbox(key="draw_meeting_id").set_value(1).run()
     at.number_input(key="draw_n").set_value(2)
+    at.text_input(key="draw_secret").input(secret)
     at.button(key=DRAW_BUTTON).click().run()
     assert not at.exception
     seed = _metrics(at)["随机种子"]
@@ -242,5 +245,5 @@ def test_spot_check_meeting_commit_reveal_verify_and_outcome(app_env):
     at.button(key="FormSubmitter:outcome_form-保存会后记录").click().run()
     assert not at.exception
     assert _table_with(at, "点评")["信访件编号"].tolist() == [drawn[0]]
-    follow = _open("pages/supervision.py")
+    follow = _open("pages/supervision.py", user="supervisor")
     assert _table_with(follow, "会上评价")["信访件编号"].tolist() == [drawn[0]]

@@ -345,13 +345,13 @@ def tab(page, name: str) -> None:
     page.wait_for_timeout(300)
 
 
-def draw(page, n: str, seed: str | None, reason: str | None = None) -> str:
-    """Draw on tab ② (seed None: a meeting's committed seed, no seed box); returns the
-    new record's number."""
+def draw(page, n: str, secret: str | None = None, reason: str | None = None) -> str:
+    """Draw on tab ② (nobody types a seed; a meeting's first draw takes its secret);
+    returns the new record's number."""
     tab(page, "② 抽取")
     page.get_by_label("抽取件数").fill(n)
-    if seed is not None:
-        page.get_by_role("textbox", name="随机种子（可不填，自动生成）").fill(seed)
+    if secret is not None:
+        page.get_by_role("textbox", name="种子口令").fill(secret)
     if reason is not None:
         page.get_by_role("textbox", name="重新抽取的理由").fill(reason)
     page.get_by_role("button", name="抽取", exact=True).click()
@@ -363,13 +363,13 @@ def draw(page, n: str, seed: str | None, reason: str | None = None) -> str:
 
 def test_spot_check_draw_and_reopen_from_history(page, server):
     open_page(page, server, "spot_check", "随机抽查", user=SUPERVISION)
-    first_id = draw(page, "4", "e2e-first")
+    first_id = draw(page, "4")
     shot(page, "spot-check-drawn")
     tab(page, "③ 抽查记录与核验")
     first = drawn_numbers(page)
     assert len(first) == 4 and all(n.startswith("YX") for n in first)
 
-    second_id = draw(page, "4", "e2e-second")
+    second_id = draw(page, "4")
     assert second_id != first_id
     tab(page, "③ 抽查记录与核验")
     assert drawn_numbers(page) != first
@@ -389,25 +389,32 @@ def test_meeting_commit_draw_verify_and_agenda(page, server):
     wait_idle(page)
     commitment = notice.inner_text().rsplit("：", 1)[-1].strip()
     meeting_id = re.search(r"#(\d+)", notice.inner_text()).group(1)
+    # The secret, shown to the officer who made the meeting until taken down.
+    secret = page.locator('[data-testid="stCode"] code').first.inner_text().strip()
+    assert hashlib.sha256(secret.encode()).hexdigest() == commitment
     shot(page, "spot-check-meeting")
+    page.get_by_role("button", name="我已抄写并保管好口令，关闭").click()
+    wait_idle(page)
+    assert page.locator('[data-testid="stCode"]').count() == 0
     tab(page, "② 抽取")
     choose(page, "督查会", re.compile(rf"^#{meeting_id} "))
-    # A committed meeting: the time to the meeting, no seed to type.
+    # A committed meeting: the time to the meeting, no seed to type but its secret.
     page.get_by_text(re.compile(r"距开会 .*建议抽取时间 .*（会前 4 小时）")).wait_for(timeout=10_000)
     assert page.get_by_role("textbox", name="随机种子（可不填，自动生成）").count() == 0
     shot(page, "spot-check-draw-tab")
-    draw_id = draw(page, "3", None)
+    draw_id = draw(page, "3", secret)
     tab(page, "③ 抽查记录与核验")
     choose(page, "打开记录", re.compile(rf"^#{draw_id} ·"))
     tab(page, "③ 抽查记录与核验")
     seed = metric(page, "随机种子")
-    assert hashlib.sha256(seed.encode()).hexdigest() == commitment
+    assert seed == secret and hashlib.sha256(seed.encode()).hexdigest() == commitment
     page.get_by_role("button", name="核验本次抽取").click()
     page.get_by_text("核验通过").first.wait_for(timeout=30_000)
     wait_idle(page)
     assert_clean(page)
     printable = download(page, "下载打印版议程").decode("utf-8")
     assert printable.count("<section>") == 3 and "http" not in printable and f"随机种子 {seed}" in printable
+    assert f"会前承诺值（SHA-256）{commitment}" in printable and "最新摘要" in printable
     workbook = openpyxl.load_workbook(io.BytesIO(download(page, "下载议程 Excel")))
     assert workbook.active.max_row == 6  # title, seed line, header, 3 cases
     shot(page, "spot-check-verified")
