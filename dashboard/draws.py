@@ -79,7 +79,7 @@ SEED_BITS = 128
 MAX_SEED_LENGTH = 64  # a fixed seed given by code (tests, recomputation)
 REDRAW_MARK = "/重抽"
 PUBLIC_MARK = "+"  # "<secret>+<value announced at the meeting>"
-MAX_PUBLIC_VALUE = 32
+MAX_PUBLIC_VALUE = 16  # the seed column: 39 + 1 + 16 + "/重抽k" fits in 64
 SECRET_PATTERN = re.compile(r"[0-9a-f]{4}(?:-[0-9a-f]{4}){7}")
 SECRET_LENGTH = 39
 

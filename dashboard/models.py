@@ -289,7 +289,7 @@ class SpotCheckDraw(Base):
     __tablename__ = "spot_check_draws"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True, index=True)
     meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meetings.id"), index=True)
     replaces_draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("spot_check_draws.id"))
     redraw_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -300,7 +300,7 @@ class SpotCheckDraw(Base):
     meeting: Mapped[str | None] = mapped_column(sa.String(100))
     method: Mapped[str] = mapped_column(sa.String(20))
     params: Mapped[str] = mapped_column(sa.Text)  # JSON of the filters and options
-    seed: Mapped[str] = mapped_column(sa.String(100))
+    seed: Mapped[str] = mapped_column(sa.String(64))
     n_requested: Mapped[int] = mapped_column(sa.Integer)
     candidate_count: Mapped[int] = mapped_column(sa.Integer)
     candidate_fingerprint: Mapped[str] = mapped_column(sa.String(64))  # SHA-256
@@ -338,7 +338,7 @@ class MeetingOutcome(Base):
     __tablename__ = "meeting_outcomes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True, index=True)
     record_digest: Mapped[str | None] = mapped_column(sa.String(64))
     draw_id: Mapped[int] = mapped_column(sa.ForeignKey("spot_check_draws.id"), index=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
@@ -398,7 +398,7 @@ class FollowUpReport(Base):
     __tablename__ = "follow_up_reports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    chain_seq: Mapped[int | None] = mapped_column(sa.Integer, unique=True, index=True)
     record_digest: Mapped[str | None] = mapped_column(sa.String(64))
     outcome_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_outcomes.id"), index=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)

@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import inspect
 import json
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -496,10 +495,8 @@ def test_the_secret_is_nowhere_in_the_database_after_the_meeting_is_made(writabl
     _assert_nowhere(engine, url, made.secret)
 
 
-def test_the_secret_is_nowhere_in_the_postgresql_database(scenario):
+def test_a_secret_not_yet_used_is_nowhere_in_either_database(scenario):
     engine, made = scenario
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the SQLite file is scanned byte by byte in the test above")
     secret = made["august"].secret  # meeting #2: not drawn, its secret not revealed
     _assert_nowhere(engine, engine.url.render_as_string(hide_password=False), secret)
 
@@ -528,6 +525,7 @@ def test_page_shows_the_secret_to_its_officer_until_taken_down(app_env):
     from streamlit.testing.v1 import AppTest
 
     from tests.signin import as_user
+    from tests.test_pages import _shown
 
     at = as_user(AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"),
                                    default_timeout=60), "supervisor")
@@ -537,7 +535,7 @@ def test_page_shows_the_secret_to_its_officer_until_taken_down(app_env):
     at.button(key="FormSubmitter:meeting_form-新建督查会").click().run()
     assert not at.exception
     secret = at.code[0].value
-    warning = next(w.value for w in at.warning if "种子口令" in w.value)
+    warning = next(_shown(w.value) for w in at.warning if "种子口令" in w.value)
     assert "只显示给您这一次" in warning and "数据库管理员" in warning and RULE in warning
     at.run()  # another run of the page: still there until the officer says so
     assert [c.value for c in at.code] == [secret]
@@ -552,10 +550,10 @@ def test_page_shows_the_secret_to_its_officer_until_taken_down(app_env):
     at.text_input(key="draw_secret").input("0" * 32)
     at.text_input(key="draw_public_value").input("6")
     at.button(key="FormSubmitter:draw_form-抽取").click().run()
-    assert any("种子口令与督查会 #1 会前公布的承诺值" in e.value for e in at.error)
+    assert any("种子口令与督查会 #1 会前公布的承诺值" in _shown(e.value) for e in at.error)
     at.text_input(key="draw_secret").input(secret)
     at.button(key="FormSubmitter:draw_form-抽取").click().run()
-    assert any("已抽取并保存为抽查记录 #1" in s.value for s in at.success)
+    assert any("已抽取并保存为抽查记录 #1" in _shown(s.value) for s in at.success)
     assert next(m.value for m in at.metric if m.label == "随机种子") == f"{secret}+6"
     # Verified against a head written down: a wrong one fails, the right one passes.
     with db.make_engine(app_env).connect() as conn:
@@ -658,38 +656,160 @@ def test_cli_verify_draw_against_the_minutes_and_agenda_carries_the_head(city_en
 # ------------------------------------------------------------------ older databases
 
 
-OLD_MEETINGS = """CREATE TABLE meetings (id INTEGER PRIMARY KEY, title VARCHAR(100), scheduled_at DATETIME,
-    scope_code VARCHAR(12), created_by VARCHAR(50), created_at DATETIME, seed_commitment VARCHAR(64),
-    secret_seed VARCHAR(64), revealed_at DATETIME)"""
+S1, S2 = "1111-2222-3333-4444-5555-6666-7777-8888", "9999-aaaa-bbbb-cccc-dddd-eeee-ffff-0000"
+OLD_MEETINGS = sa.table("meetings", *(sa.column(name, kind) for name, kind in (
+    ("id", sa.Integer), ("title", sa.String), ("scheduled_at", sa.DateTime), ("scope_code", sa.String),
+    ("created_by", sa.String), ("created_at", sa.DateTime), ("seed_commitment", sa.String),
+    ("secret_seed", sa.String), ("revealed_at", sa.DateTime))))
+OLD_DRAWS = sa.table("spot_check_draws", *(sa.column(name, kind) for name, kind in (
+    ("id", sa.Integer), ("meeting_id", sa.Integer), ("replaces_draw_id", sa.Integer), ("redraw_reason", sa.Text),
+    ("record_digest", sa.String), ("created_at", sa.DateTime), ("created_by", sa.String), ("scope_code", sa.String),
+    ("meeting", sa.String), ("method", sa.String), ("params", sa.Text), ("seed", sa.String),
+    ("n_requested", sa.Integer), ("candidate_count", sa.Integer), ("candidate_fingerprint", sa.String),
+    ("algorithm_version", sa.String))))
+OLD_CANDIDATES = sa.table("spot_check_candidates", sa.column("draw_id", sa.Integer), sa.column("case_no", sa.String),
+                          sa.column("county_code", sa.String), sa.column("weight", sa.Float))
+OLD_OUTCOMES = sa.table("meeting_outcomes", *(sa.column(name, kind) for name, kind in (
+    ("id", sa.Integer), ("draw_id", sa.Integer), ("case_id", sa.Integer), ("leader_report", sa.Text),
+    ("comment", sa.Text), ("rating", sa.String), ("follow_up_due", sa.Date), ("recorded_by", sa.String),
+    ("recorded_at", sa.DateTime))))
+OLD_REPORTS = sa.table("follow_up_reports", *(sa.column(name, kind) for name, kind in (
+    ("id", sa.Integer), ("outcome_id", sa.Integer), ("case_id", sa.Integer), ("progress", sa.Text),
+    ("reported_by", sa.String), ("reported_at", sa.DateTime))))
+POOL = (("B01", "880102"), ("B02", "880102"), ("B05", "880121"))
 
 
-def test_a_database_with_secrets_in_clear_is_refused_not_upgraded(tmp_path):
-    """A database of the previous version: meetings with their secret seed in clear and
-    none of the new columns. The app refuses it (as any database lacking columns), and
-    also one that has the new columns but still the old secret column."""
-    path = tmp_path / "old.db"
-    engine = db.make_engine(f"sqlite:///{path}")
-    fixture_city.build(engine)
-    engine.dispose()
-    with sqlite3.connect(path) as old:
-        old.execute("PRAGMA foreign_keys=OFF")
-        for table in ("follow_up_reports", "meeting_outcomes", "spot_check_draw_cases", "spot_check_candidates",
-                      "spot_check_draws", "meetings"):
-            old.execute(f"DROP TABLE {table}")
-        old.execute(OLD_MEETINGS)
-        old.execute("INSERT INTO meetings VALUES (1, '旧会', '2026-07-01 14:30:00', '880100', '督查室', "
-                    "'2026-06-01 09:00:00', :c, 'aaaa-bbbb-cccc-dddd-eeee-ffff-0000-1111', NULL)",
-                    {"c": hashlib.sha256(b"aaaa-bbbb-cccc-dddd-eeee-ffff-0000-1111").hexdigest()})
-    engine = db.make_engine(f"sqlite:///{path}")
-    with pytest.raises(OutdatedDatabase, match=r"缺少 1 个字段，如 meetings\.public_value_rule.*init --sample --force"):
-        upgrade_database(engine)
-    with engine.connect() as conn:  # refused before anything was created or changed
-        assert not sa.inspect(conn).has_table("spot_check_draws")
+def _old_digest(previous, row: dict, drawn: list[str], commitment) -> str:
+    """A draw's digest in the format of the first release (worked out by hand)."""
+    content = {k: row[k] for k in ("created_by", "scope_code", "meeting_id", "meeting", "method", "params", "seed",
+                                  "n_requested", "candidate_count", "candidate_fingerprint", "algorithm_version",
+                                  "replaces_draw_id", "redraw_reason")}
+    content |= {"created_at": str(row["created_at"]), "drawn": drawn, "seed_commitment": commitment,
+                "candidates": [[no, county, 1.0] for no, county in POOL]}
+    text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(((previous or "") + text).encode()).hexdigest()
+
+
+def _database_at_0002(engine, *, tamper: bool = False) -> None:
+    """The fixture city in a database of revision 0002 (sign-in and audit, before the
+    record chain): meeting #1 drawn as #1 with its secret in clear, meeting #2 not drawn
+    yet (its secret in clear too), draw #2 without a meeting, an outcome on #1 and a
+    follow-up report. With `tamper`, draw #2's candidate weight was edited after it was
+    sealed."""
+    from alembic import command
+
+    from dashboard import migrate
+    from dashboard.models import leaders, regions, units
+
     with engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE meetings ADD COLUMN public_value_rule VARCHAR(100)"))
+        command.upgrade(migrate._config(conn), "0002")
+        conn.execute(regions.insert(), fixture_city.REGIONS)
+        conn.execute(units.insert(), fixture_city.UNITS)
+        conn.execute(leaders.insert(), fixture_city.LEADERS)
+        conn.execute(cases.insert(), [dict(row, id=i) for i, row in enumerate(fixture_city.CASES, start=1)])
+        for meeting_id, secret in ((1, S1), (2, S2)):
+            conn.execute(OLD_MEETINGS.insert().values(
+                id=meeting_id, title=f"旧会{meeting_id}", scheduled_at=dt.datetime(2026, 6, meeting_id, 14, 30),
+                scope_code=CITY, created_by="督查室", created_at=dt.datetime(2026, 5, 20, 9),
+                seed_commitment=hashlib.sha256(secret.encode()).hexdigest(), secret_seed=secret,
+                revealed_at=dt.datetime(2026, 6, 1, 10) if meeting_id == 1 else None))
+        previous = None
+        for draw_id, meeting_id, seed in ((1, 1, S1), (2, None, "legacy-typed")):
+            drawn = sorted((no for no, _ in POOL), key=lambda no: hashlib.sha256(f"{seed}|{no}".encode()).hexdigest())[:2]
+            row = dict(id=draw_id, meeting_id=meeting_id, replaces_draw_id=None, redraw_reason=None,
+                       created_at=dt.datetime(2026, 6, 1, 9 + draw_id), created_by="督查室", scope_code=CITY,
+                       meeting="旧会1" if meeting_id else None, method="simple", params='{"n": 2}', seed=seed,
+                       n_requested=2, candidate_count=3,
+                       candidate_fingerprint=hashlib.sha256(b"B01\nB02\nB05").hexdigest(),
+                       algorithm_version="sha256-rank-v1")
+            row["record_digest"] = previous = _old_digest(
+                previous, row, drawn, hashlib.sha256(S1.encode()).hexdigest() if meeting_id else None)
+            conn.execute(OLD_DRAWS.insert().values(**row))
+            conn.execute(OLD_CANDIDATES.insert(), [dict(draw_id=draw_id, case_no=no, county_code=county, weight=1.0)
+                                                   for no, county in POOL])
+            conn.execute(spot_check_draw_cases.insert(), [
+                dict(draw_id=draw_id, position=i, case_id=_case_id(conn, no), case_no=no)
+                for i, no in enumerate(drawn, start=1)])
+        if tamper:
+            conn.execute(OLD_CANDIDATES.update().where(OLD_CANDIDATES.c.draw_id == 2).values(weight=2.0))
+        first = conn.execute(sa.select(spot_check_draw_cases.c.case_no).where(spot_check_draw_cases.c.draw_id == 1,
+                                                                              spot_check_draw_cases.c.position == 1)
+                             ).scalar_one()
+        conn.execute(OLD_OUTCOMES.insert().values(
+            id=1, draw_id=1, case_id=_case_id(conn, first), leader_report="已约谈", comment=None, rating="needs_work",
+            follow_up_due=dt.date(2026, 7, 1), recorded_by="督查室", recorded_at=dt.datetime(2026, 6, 1, 16)))
+        conn.execute(OLD_REPORTS.insert().values(id=1, outcome_id=1, case_id=_case_id(conn, first), progress="已协调",
+                                                 reported_by="乡镇", reported_at=dt.datetime(2026, 6, 20, 9)))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path_factory):
+    url, drop = _make_database(request.param, tmp_path_factory)
+    engine = db.make_engine(url)
+    yield engine
+    engine.dispose()
+    if drop:
+        admin, name = drop
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_upgrading_seals_the_old_records_and_drops_the_secrets(empty_database):
+    engine = empty_database
+    _database_at_0002(engine)
+    before, after, _ = upgrade_database(engine)
+    assert (before, after) == ("0002", "0003")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("meetings")}
+        commitments = dict(conn.execute(sa.select(meetings.c.id, meetings.c.seed_commitment)).all())
+        stored = _stored(conn)
+        by_hand = hand_chain(conn)
+        first, loose = verify_draw(conn, 1), verify_draw(conn, 2)
+        values = _every_value(conn)
+    assert "secret_seed" not in columns
+    # Meeting #1 was drawn (its secret is in the draw's seed); #2's secret was in clear
+    # and never used: its commitment is cleared, it cannot be drawn.
+    assert commitments == {1: hashlib.sha256(S1.encode()).hexdigest(), 2: None}
+    assert not any(S2 in value or S2.replace("-", "") in value for value in values)
+    # Oldest first: draw #1 (10:00), draw #2 (11:00), the outcome (16:00), the report.
+    assert [(seq, kind, i) for seq, kind, i, _ in stored] == [(1, "draw", 1), (2, "draw", 2), (3, "outcome", 1),
+                                                              (4, "follow_up", 1)]
+    assert by_hand == stored  # sealed in the documented format
+    assert first.ok and loose.ok, (first.checks, loose.checks)
+    assert {c["check"]: c["ok"] for c in first.checks}["outcomes"]
+    with pytest.raises(DrawError, match="督查会 #2 没有会前承诺值"):
+        actions.draw(engine, _legacy_supervisor(engine), _pool(engine), spec=DrawSpec(n=1), region_code=CITY,
+                     meeting_id=2, secret=S2)
+
+
+def _legacy_supervisor(engine):
+    from dashboard.permissions import Actor
+
+    with engine.connect() as conn:
+        return Actor(name="supervisor", role="supervision", scope=scope_for(conn), display_name="督查室", channel="cli")
+
+
+def test_upgrading_does_not_launder_an_edited_draw(empty_database):
+    engine = empty_database
+    _database_at_0002(engine, tamper=True)  # draw #2 edited before the upgrade
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        digests = dict(conn.execute(sa.select(spot_check_draws.c.id, spot_check_draws.c.record_digest)).all())
+        first, loose = verify_draw(conn, 1), verify_draw(conn, 2)
+    assert digests[1] is not None and digests[2] is None  # left unsealed: still reported
+    record = next(c for c in loose.checks if c["check"] == "record")
+    assert not loose.ok and "没有存证摘要" in record["detail"]
+    checks = {c["check"]: c for c in first.checks}
+    assert checks["record"]["ok"] and not checks["chain"]["ok"] and "抽查记录 #2" in checks["chain"]["detail"]
+
+
+def test_a_current_database_still_holding_secrets_in_clear_is_refused(writable_city):
+    _, engine = writable_city
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE meetings ADD COLUMN secret_seed VARCHAR(64)"))
     with pytest.raises(OutdatedDatabase, match=r"已废弃的字段 meetings\.secret_seed"):
         upgrade_database(engine)
-    engine.dispose()
 
 
 def test_a_new_database_has_the_chain_columns_and_the_sample_city_loads(tmp_path):
