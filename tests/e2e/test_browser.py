@@ -354,11 +354,17 @@ def draw(page, n: str, secret: str | None = None, reason: str | None = None) -> 
         page.get_by_role("textbox", name="种子口令").fill(secret)
     if reason is not None:
         page.get_by_role("textbox", name="重新抽取的理由").fill(reason)
+    notices = page.get_by_text(re.compile(r"已抽取并保存为抽查记录 #\d+"))
+    shown = set(notices.all_inner_texts())  # the previous draw's notice stays until the page reruns
     page.get_by_role("button", name="抽取", exact=True).click()
-    notice = page.get_by_text(re.compile(r"已抽取并保存为抽查记录 #\d+")).last
-    notice.wait_for(timeout=30_000)
+    for _ in range(150):
+        new = [text for text in notices.all_inner_texts() if text not in shown]
+        if new:
+            break
+        page.wait_for_timeout(200)
+    assert new, "no notice of a new draw"
     wait_idle(page)
-    return re.search(r"#(\d+)", notice.inner_text()).group(1)
+    return re.search(r"#(\d+)", new[-1]).group(1)
 
 
 def test_spot_check_draw_and_reopen_from_history(page, server):
