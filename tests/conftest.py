@@ -32,6 +32,29 @@ def _unavailable(message: str):
     pytest.skip(message)
 
 
+def throwaway_database(kind: str, tmp_path_factory, prefix: str):
+    """(url, drop) of a new empty database of `kind` ("sqlite" or "postgresql") for one
+    module's fixtures; call `drop_database(drop)` when done (None for SQLite)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp(prefix) / 'city.db'}", None
+    try:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        name = f"dashboard_{prefix}_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # no server
+        _unavailable(f"PostgreSQL not reachable: {error}")
+    return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False), (admin, name)
+
+
+def drop_database(drop) -> None:
+    if drop:
+        admin, name = drop
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """URL of a fresh, empty PostgreSQL database, dropped after the session."""

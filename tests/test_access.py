@@ -14,7 +14,6 @@ import inspect
 import json
 import pkgutil
 import re
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +30,7 @@ from entrypoints.cli import main
 from queries.filters import Filters
 from queries.spot_check import CandidateOptions
 from tests import fixture_city
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import drop_database, throwaway_database
 from tests.fixture_city import A1, A2, B1, COUNTY_A, COUNTY_B, TODAY
 from tests.signin import as_user
 
@@ -70,19 +69,7 @@ def test_every_query_takes_the_scope_second():
 
 
 def _make_database(kind: str, tmp_path_factory):
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('access') / 'city.db'}"
-        return url, None
-    try:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"dashboard_access_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # no server
-        from tests.conftest import _unavailable
-
-        _unavailable(f"PostgreSQL not reachable: {error}")
-    return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False), (admin, name)
+    return throwaway_database(kind, tmp_path_factory, "access")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -111,11 +98,7 @@ def full_city(request, tmp_path_factory):
                 reported_by="town", reported_at=dt.datetime(2026, 6, 30, 9)))
     yield engine, draw_id
     engine.dispose()
-    if drop:
-        admin, name = drop
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    drop_database(drop)
 
 
 def _markers(conn, *, own: str, level: str) -> set[str]:

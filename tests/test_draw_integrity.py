@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import inspect
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -41,7 +40,7 @@ from entrypoints.cli import main
 from queries.filters import Filters, scope_for
 from queries.spot_check import candidate_frame
 from tests import fixture_city
-from tests.conftest import POSTGRES_ADMIN_URL, _unavailable
+from tests.conftest import drop_database, throwaway_database
 from tests.fixture_city import CITY, TODAY
 from tests.signin import actor_of
 
@@ -85,16 +84,7 @@ def build_scenario(engine, url: str) -> dict:
 
 
 def _make_database(kind: str, tmp_path_factory):
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('integrity') / 'city.db'}", None
-    try:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"dashboard_integrity_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # no server
-        _unavailable(f"PostgreSQL not reachable: {error}")
-    return sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False), (admin, name)
+    return throwaway_database(kind, tmp_path_factory, "integrity")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -104,11 +94,7 @@ def scenario(request, tmp_path_factory):
     made = build_scenario(engine, url)
     yield engine, made
     engine.dispose()
-    if drop:
-        admin, name = drop
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    drop_database(drop)
 
 
 # ------------------------------------------------------------------ the chain, by hand
@@ -748,11 +734,7 @@ def empty_database(request, tmp_path_factory):
     engine = db.make_engine(url)
     yield engine
     engine.dispose()
-    if drop:
-        admin, name = drop
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    drop_database(drop)
 
 
 def test_upgrading_seals_the_old_records_and_drops_the_secrets(empty_database):
