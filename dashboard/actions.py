@@ -113,9 +113,13 @@ def view_case(engine: Engine, actor: Actor, case_no: str) -> int:
     return case_id
 
 
-def export(engine: Engine, actor: Actor, what: str, detail: str | None = None) -> None:
-    """Audit a download (called when the file is built, i.e. when it is asked for)."""
-    require(engine, actor, "export", action_name="export", target=what)
+def export(engine: Engine, actor: Actor, what: str, detail: str | None = None, *, permission: str = "export") -> None:
+    """Audit a download (called when the file is built, i.e. when it is asked for).
+    `permission` is the one the shown table needs: "export" for case data, "users" or
+    "audit" for the user list and the audit log (the administrator's downloads)."""
+    if permission not in ("export", "users", "audit"):
+        raise ValueError(permission)
+    require(engine, actor, permission, action_name="export", target=what)
     audit.record(engine, actor, "export", target=what, detail=detail)
 
 

@@ -50,7 +50,8 @@ st.dataframe(table.head(MAX_SHOWN), hide_index=True, key="audit_table")
 if len(table) > MAX_SHOWN:
     st.caption(f"共 {len(table):,} 条，表中列出最新 {MAX_SHOWN:,} 条；完整记录请下载。")
 widgets.download_buttons(table, f"审计日志_{start:%Y%m%d}-{end:%Y%m%d}",
-                         f"审计日志 · {start:%Y-%m-%d} 至 {end:%Y-%m-%d}", key="audit_download")
+                         f"审计日志 · {start:%Y-%m-%d} 至 {end:%Y-%m-%d}", key="audit_download",
+                         permission="audit")
 
 if st.button("核验审计链", key="verify_audit"):
     with widgets.engine().connect() as conn:

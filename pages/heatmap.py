@@ -20,6 +20,13 @@ MATRIX_ROWS = 25
 scope = widgets.current_scope()
 filters = widgets.current_filters()
 
+# A township given in the link is checked before anything is drawn: a refusal shows alone.
+linked = st.query_params.get("township")
+if linked and "heatmap_township" not in st.session_state:
+    with widgets.engine().connect() as conn:
+        if not region_in_scope(conn, scope, linked):  # the scope is the user's, not the link's
+            session.refuse(widgets.OUT_OF_SCOPE, target=f"链接乡镇 {linked}")
+
 st.title("积案热力图")
 st.caption(widgets.describe_filters(scope, filters) + " · 颜色为期末未化解积案件数")
 
@@ -74,13 +81,8 @@ names = dict(zip(backlog["township_code"], backlog["township_name"] + "（" + ba
 if selected_from_map and selected_from_map != st.session_state.get("heatmap_last_map_pick"):
     st.session_state["heatmap_last_map_pick"] = selected_from_map
     st.session_state["heatmap_township"] = selected_from_map
-elif "heatmap_township" not in st.session_state and st.query_params.get("township"):
-    linked = st.query_params["township"]
-    with widgets.engine().connect() as conn:
-        if not region_in_scope(conn, scope, linked):  # the scope is the user's, not the link's
-            session.refuse(widgets.OUT_OF_SCOPE, target=f"链接乡镇 {linked}")
-    if linked in options:
-        st.session_state["heatmap_township"] = linked
+elif linked and "heatmap_township" not in st.session_state and linked in options:
+    st.session_state["heatmap_township"] = linked
 
 st.subheader("乡镇未化解积案")
 if not options:

@@ -30,7 +30,7 @@ table = pd.DataFrame({
     "最近登录": [f"{u['last_signin_at']:%Y-%m-%d %H:%M}" if u["last_signin_at"] else "" for u in users],
 })
 st.dataframe(table, hide_index=True, key="user_table")
-widgets.download_buttons(table, "用户清单", "用户清单", key="user_download")
+widgets.download_buttons(table, "用户清单", "用户清单", key="user_download", permission="users")
 
 add_tab, change_tab = st.tabs(["新建用户", "停用、启用与重置密码"])
 with add_tab:

@@ -561,26 +561,28 @@ def open_case(case_no: str) -> None:
     st.switch_page("pages/case.py", query_params={"case": case_no})
 
 
-def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str) -> None:
+def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str, permission: str = "export") -> None:
     """CSV (UTF-8 with BOM for Excel) and Excel downloads of a shown table, with the
     filters written above the data. The files are built only when a button is pressed."""
     left, right, _ = st.columns([1, 1, 4])
     export_button(left, "下载 Excel", lambda: excel_bytes(frame, caption), file_name=f"{name}.xlsx",
                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-                  what=caption)
+                  what=caption, permission=permission)
     export_button(right, "下载 CSV", lambda: csv_bytes(frame, caption), file_name=f"{name}.csv",
-                  mime="text/csv", key=f"{key}_csv", what=caption)
+                  mime="text/csv", key=f"{key}_csv", what=caption, permission=permission)
 
 
-def export_button(container, label: str, build, *, file_name: str, mime: str, key: str, what: str) -> None:
+def export_button(container, label: str, build, *, file_name: str, mime: str, key: str, what: str,
+                  permission: str = "export") -> None:
     """A download button whose file is built when asked for; each download leaves an
-    audit record (who downloaded what, with which filters)."""
+    audit record (who downloaded what, with which filters). `permission`: the one the
+    table needs (the user list and the audit log: "users", "audit")."""
     signed_in, url = session.actor(), config.database_url()
 
     def build_and_audit() -> bytes:
         from dashboard import actions
 
-        actions.export(_engine_for(url), signed_in, file_name, detail=what[:500])
+        actions.export(_engine_for(url), signed_in, file_name, detail=what[:500], permission=permission)
         return build()
 
     container.download_button(label, build_and_audit, file_name=file_name, mime=mime, key=key, on_click="ignore")

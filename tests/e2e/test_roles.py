@@ -278,9 +278,6 @@ def test_the_administrator_is_refused_case_data(page, server):
     assert "统计期间" not in page.locator('[data-testid="stSidebar"]').inner_text()
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: the user list's 下载 Excel / 下载 CSV need the export "
-                   "permission, which the administrator lacks: the click downloads nothing and says nothing "
-                   "(MediaFileStorageError in the server log)")
 def test_the_administrator_downloads_the_user_list(page, server):
     open_page(page, server, "users", "用户管理", user="demo-admin")
     with page.expect_download(timeout=10_000) as info:
@@ -303,15 +300,7 @@ REFUSED = [
 ]
 
 
-MAP_BEFORE_REFUSAL = pytest.mark.xfail(
-    strict=True, reason="product bug: pages/heatmap.py checks ?township= only after drawing the user's own "
-    "map and legend, so the refusal (“未显示任何数据”) shows under the county's map of backlog counts")
-
-
-@pytest.mark.parametrize("link,title", [
-    pytest.param(link, title, id=name, marks=[MAP_BEFORE_REFUSAL] if name == "heatmap-township" else [])
-    for name, link, title in REFUSED
-])
+@pytest.mark.parametrize("link,title", [pytest.param(link, title, id=name) for name, link, title in REFUSED])
 def test_county_leader_is_refused_other_regions_and_pages(app, server, sample, link, title):
     """A link to another county's region or case, or to a page of another role: a
     refusal that names none of the other county's data, and the menu still works."""
