@@ -12,7 +12,7 @@ from shapely.validation import explain_validity
 from sqlalchemy.engine import Connection
 
 from dashboard.exports import unneutralise
-from dashboard.ledger import LedgerError, _header_key, _read_csv, clean, fold, name_key
+from dashboard.ledger import LedgerError, clean, fold, header_key, name_key, read_csv
 from dashboard.models import regions
 
 HEADERS = {
@@ -32,14 +32,14 @@ def import_region_csv(conn: Connection, data: bytes, filename: str) -> dict:
     nothing is written when there is any."""
     if not data.strip():
         raise LedgerError(f"{filename} 是空文件，没有任何区划。")
-    rows = _read_csv(data, filename, None, headers={_header_key(n) for names in HEADERS.values() for n in names})
+    rows = read_csv(data, filename, None, headers={header_key(n) for names in HEADERS.values() for n in names})
     rows = [[unneutralise(cell) for cell in row] for row in rows]
-    header = [_header_key(h) for h in rows[0]]
+    header = [header_key(h) for h in rows[0]]
     where = {}
     for key, names in HEADERS.items():
         for name in names:
-            if _header_key(name) in header:
-                where[key] = header.index(_header_key(name))
+            if header_key(name) in header:
+                where[key] = header.index(header_key(name))
                 break
     missing = [HEADERS[k][1] for k in ("code", "name", "level") if k not in where]
     if missing:
