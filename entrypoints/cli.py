@@ -186,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ledger = sub.add_parser("import", help="导入信访事项台账（Excel 或 CSV）")
     ledger.add_argument("file", help="台账文件 .xlsx / .xls / .csv")
-    ledger.add_argument("--mapping", help="列名对照文件（TOML 或 YAML，[columns] 原表头 = 字段名）")
+    ledger.add_argument("--mapping", help="列名对照文件（TOML 或 YAML，[columns] 原表头 = 字段名；"
+                        "[values.字段名] 表中写法 = 代码）")
     ledger.add_argument("--encoding", help="CSV 编码，默认自动识别 UTF-8 / GBK")
     ledger.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     ledger.add_argument("--rejected", help="被拒行的输出文件，默认 <文件名>.rejected.csv")
@@ -895,7 +896,7 @@ def _fatal(args, message: str) -> UserError:
 
 
 def cmd_import(args) -> int:
-    from dashboard.ledger import LedgerError, load_mapping, read_table, rejected_csv
+    from dashboard.ledger import LedgerError, load_mapping, load_values, read_table, rejected_csv
 
     engine = db.make_engine()
     actor = _actor(engine, args)
@@ -905,8 +906,13 @@ def cmd_import(args) -> int:
         raise _fatal(args, f"找不到文件 {path}，请检查路径。")
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
+        values = load_values(args.mapping) if args.mapping else None
+        size, limit = path.stat().st_size, config.import_max_bytes()
+        if size > limit:  # refused before the file is read into memory
+            raise LedgerError(f"{path.name} 大小 {size / 1048576:.1f} MB，超过 {limit / 1048576:g} MB 上限。"
+                              "请拆分后分批导入。")
         rows = read_table(path.read_bytes(), path.name, args.encoding)
-        result = actions.import_ledger(engine, actor, rows, file_name=path.name, mapping=mapping,
+        result = actions.import_ledger(engine, actor, rows, file_name=path.name, mapping=mapping, values=values,
                                        dry_run=args.dry_run, progress=None if args.json else
                                        (lambda f, m: print(f"[{f:4.0%}] {m}", file=sys.stderr)))
     except LedgerError as error:
@@ -929,6 +935,9 @@ def cmd_import(args) -> int:
     lines += [f"  第 {r.row} 行 [{r.column}] {r.value!r}：{r.reason}" for r in result.rejected[:50]]
     if len(result.rejected) > 50:
         lines.append(f"  ……共 {len(result.rejected)} 处问题")
+    if result.warnings:
+        lines.append(f"提示（行已导入）：{len(result.warnings)} 处")
+        lines += [f"  第 {w.row} 行 [{w.column}] {w.value!r}：{w.reason}" for w in result.warnings[:50]]
     if result.rejected:
         lines.append(f"被拒行已写入 {payload['rejected_file']}，修改后可再次导入。")
     _print(payload, args.json, "\n".join(lines))
