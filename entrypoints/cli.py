@@ -896,7 +896,14 @@ def _fatal(args, message: str) -> UserError:
 
 
 def cmd_import(args) -> int:
-    from dashboard.ledger import LedgerError, load_mapping, load_values, read_table, rejected_csv
+    from dashboard.ledger import (
+        LedgerError,
+        load_mapping,
+        load_values,
+        read_table,
+        rejected_csv,
+        too_big,
+    )
 
     engine = db.make_engine()
     actor = _actor(engine, args)
@@ -909,8 +916,7 @@ def cmd_import(args) -> int:
         values = load_values(args.mapping) if args.mapping else None
         size, limit = path.stat().st_size, config.import_max_bytes()
         if size > limit:  # refused before the file is read into memory
-            raise LedgerError(f"{path.name} 大小 {size / 1048576:.1f} MB，超过 {limit / 1048576:g} MB 上限。"
-                              "请拆分后分批导入。")
+            raise too_big(path.name, size, limit)
         rows = read_table(path.read_bytes(), path.name, args.encoding)
         result = actions.import_ledger(engine, actor, rows, file_name=path.name, mapping=mapping, values=values,
                                        dry_run=args.dry_run, progress=None if args.json else

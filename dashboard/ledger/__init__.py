@@ -31,7 +31,7 @@ from dashboard.ledger.mapping import (
     word_key,
 )
 from dashboard.ledger.parsing import parse_bool, parse_code, parse_count, parse_date
-from dashboard.ledger.reading import FORMULA, Limits, read_csv, read_table
+from dashboard.ledger.reading import FORMULA, Limits, read_csv, read_table, size_text, too_big
 from dashboard.ledger.validation import KEEP_UNKNOWN, unknown_words
 from dashboard.ledger.writing import import_ledger, rejected_csv
 
@@ -39,6 +39,6 @@ __all__ = [
     "CODE_LABELS", "FIELDS", "FORMULA", "KEEP_UNKNOWN", "PERSONAL", "REQUIRED", "ImportResult", "LedgerError",
     "Limits", "Rejection", "RowWarning", "clean", "find_header", "fold", "header_key", "header_names",
     "import_ledger", "ledger_frame", "load_mapping", "load_values", "mapping_toml", "name_key", "parse_bool",
-    "parse_code", "parse_count", "parse_date", "read_csv", "read_table", "rejected_csv", "unknown_words",
+    "parse_code", "parse_count", "parse_date", "read_csv", "read_table", "rejected_csv", "size_text", "too_big", "unknown_words",
     "word_key",
 ]

@@ -38,6 +38,17 @@ class Limits:
         self.max_ratio = max_ratio or config.import_max_ratio()
 
 
+def size_text(size: float) -> str:
+    """14 KB, 1.5 MB, 100 MB."""
+    if size < MB:
+        return f"{max(1, round(size / 1024)):,} KB"
+    return f"{size / MB:,.1f}".removesuffix(".0") + " MB"
+
+
+def too_big(name: str, size: int, limit: int) -> LedgerError:
+    return LedgerError(f"{name} 大小 {size_text(size)}，超过 {size_text(limit)} 上限。请拆分后分批导入。")
+
+
 def read_table(data: bytes, filename: str, encoding: str | None = None, max_bytes: int | None = None,
                limits: Limits | None = None) -> list[list]:
     """All rows of the first sheet (or the CSV) as lists of raw cell values; a formula
@@ -50,8 +61,7 @@ def read_table(data: bytes, filename: str, encoding: str | None = None, max_byte
     if not data:
         raise LedgerError(f"{name} 是空文件，没有任何内容。")
     if len(data) > limits.max_bytes:
-        raise LedgerError(f"{name} 大小 {len(data) / MB:.1f} MB，超过 {limits.max_bytes / MB:g} MB 上限。"
-                          "请拆分后分批导入。")
+        raise too_big(name, len(data), limits.max_bytes)
     if data[:8] == b"\x89PNG\r\n\x1a\n" or data[:3] == b"\xff\xd8\xff" or data[:4] == b"%PDF":
         raise LedgerError(f"{name} 不是表格文件（看起来是图片或 PDF）。请从信访信息系统导出 Excel 或 CSV 后再导入。")
     if data[:4] == b"PK\x03\x04":
@@ -86,12 +96,12 @@ def check_zip(data: bytes, name: str, limits: Limits) -> zipfile.ZipFile:
         raise LedgerError(f"{name} 内含 {len(parts):,} 个部件，不是正常的 Excel 台账。请重新导出。")
     total = sum(part.file_size for part in parts)
     if total > limits.max_unpacked:
-        raise LedgerError(f"{name} 解压后共 {total / MB:,.0f} MB，超过 {limits.max_unpacked / MB:g} MB 上限"
+        raise LedgerError(f"{name} 解压后共 {size_text(total)}，超过 {size_text(limits.max_unpacked)} 上限"
                           "（文件可能是恶意构造的压缩炸弹，或表格过大）。请拆分后分批导入。")
     for part in parts:
         if part.file_size > RATIO_CHECKED_FROM and part.file_size > limits.max_ratio * max(part.compress_size, 1):
-            raise LedgerError(f"{name} 的部件 {part.filename[:80]} 压缩比异常（{part.file_size / MB:,.0f} MB 压缩为 "
-                              f"{part.compress_size / MB:.2f} MB，超过 {limits.max_ratio:g} 倍），"
+            raise LedgerError(f"{name} 的部件 {part.filename[:80]} 压缩比异常（{size_text(part.file_size)} 压缩为 "
+                              f"{size_text(part.compress_size)}，超过 {limits.max_ratio:g} 倍），"
                               "可能是恶意构造的压缩炸弹。请从系统重新导出台账。")
     return archive
 
