@@ -648,30 +648,41 @@ def test_ledger_import_page(page, server):
         "信访件编号,登记日期,信访形式,所属县区,所属乡镇,问题类别,诉求摘要,是否积案,",  # last header blank
         "E2E-001,2026年11月2日,网上信访,临江县,临江街道,劳动保障,欠薪（三个月），要求解决,否,测试包案领导",
         "E2E-002,2026/11/3,来信,临江县,临江街,自然资源,征地,否,",
+        "E2E-003,2026/11/4,网络来件,临江县,临江街道,劳动保障,路灯,否,",  # another county's word
     ]
     data = "\n".join(rows).encode("gbk")
     open_page(page, server, "data_import", "数据导入", user=BUREAU)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
         files=[{"name": "台账.csv", "mimeType": "text/csv", "buffer": data}])
-    page.get_by_text("表头在第 2 行").wait_for(timeout=30_000)
-    wait_idle(page)
-    # the user's mapping wins over detection, and a blank-header column can be mapped
-    choose(page, "诉求摘要", "（不导入）")
-    box = page.get_by_role("combobox", name="第9列")  # a long list: type to find the option
-    box.click()
-    page.keyboard.type("包案领导")
-    page.get_by_role("option", name="包案领导（leader）").first.click()
-    wait_idle(page)
+    # nothing is parsed on upload: the file is read when the user asks for a check
+    page.get_by_text("文件已选择，尚未读取").wait_for(timeout=30_000)
+    assert page.get_by_text("表头在第").count() == 0
     page.get_by_role("button", name="检查（不写入）", exact=True).click()
+    page.get_by_text("表头在第 2 行").wait_for(timeout=30_000)
     page.get_by_text("检查完成，尚未写入").wait_for(timeout=60_000)
     wait_idle(page)
+    # the value-mapping step lists the unknown word with the codes to choose from
+    page.get_by_text("值对照").first.wait_for(timeout=30_000)
+    choose(page, "“网络来件”（1 行）", "网上信访（online）")
+    # the user's mapping wins over detection, and a blank-header column can be mapped
+    for label, typed, option in (("诉求摘要", "不导入", "（不导入）"), ("第9列", "包案领导", "包案领导（leader）")):
+        wait_idle(page)
+        page.get_by_role("combobox", name=label).click()  # a long list: type to find the option
+        page.keyboard.type(typed)
+        page.get_by_role("option", name=option).first.click()
+    wait_idle(page)
+    page.screenshot(path="/tmp/data-import-values.png", full_page=True)
+    saved = download(page, "保存列名与值对照（TOML）").decode("utf-8")
+    assert '[values.channel]\n"网络来件" = "online"' in saved and '"第9列" = "leader"' in saved
+    page.get_by_role("button", name="检查（不写入）", exact=True).click()
+    page.get_by_text("将新建包案领导：测试包案领导").wait_for(timeout=60_000)
+    wait_idle(page)
     metrics = page.locator('[data-testid="stMetric"]')
-    assert "1 件" in metrics.filter(has_text="将新增").inner_text()
-    page.get_by_text("将新建包案领导：测试包案领导").wait_for()
+    assert "2 件" in metrics.filter(has_text="将新增").inner_text()
     page.get_by_role("button", name="导入", exact=True).click()
     page.get_by_text("导入完成").wait_for(timeout=60_000)
     wait_idle(page)
-    assert "1 件" in metrics.filter(has_text="新增").inner_text()
+    assert "2 件" in metrics.filter(has_text="新增").inner_text()
     assert "1 行" in metrics.filter(has_text="拒绝").inner_text()
     page.get_by_text("新建包案领导：测试包案领导").wait_for()
     rejected = download(page, "下载被拒行（CSV）").decode("utf-8-sig")
