@@ -437,3 +437,40 @@ def test_remind_json_is_valid_without_a_unit(city_env, capsys):
 
     queue = json.loads(out, parse_constant=refuse)  # bare NaN is not JSON
     assert [r["unit"] for r in queue if r["case_no"] == "C04"] == [None]
+
+
+# ---------------------------------------------------------------- refusals before drawing, admin downloads
+
+
+def test_heatmap_refuses_an_outside_township_before_drawing(app_env):
+    at = as_user(AppTest.from_file(APP, default_timeout=60), "county_a")
+    at.query_params["township"] = "880121002"  # 北河乡, of the other county
+    at.run()
+    at.switch_page("pages/heatmap.py").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "无权限：链接中的区划不在您的查看范围内（或不存在），未显示任何数据。请从左侧菜单重新进入。"]
+    main_area = [t.value for t in at.main.title] + [s.value for s in at.main.subheader]
+    assert main_area == [] and len(at.main.get("deck_gl_json_chart")) == 0
+
+
+def test_the_administrator_downloads_users_and_audit_but_no_case_data(writable_city):
+    from dashboard import actions, audit
+    from dashboard.permissions import Refused
+    from tests.signin import actor_of
+
+    url, engine = writable_city
+    admin = actor_of("admin", url)
+    actions.export(engine, admin, "用户清单.csv", detail="用户清单", permission="users")
+    actions.export(engine, admin, "审计日志.csv", detail="审计日志", permission="audit")
+    with pytest.raises(Refused):
+        actions.export(engine, admin, "台账.csv")  # case data: the export permission
+    with pytest.raises(ValueError):
+        actions.export(engine, admin, "x.csv", permission="reveal")
+    with engine.connect() as conn:
+        records = conn.execute(sa.select(audit.audit_log.c.action, audit.audit_log.c.target,
+                                         audit.audit_log.c.outcome)
+                               .where(audit.audit_log.c.user_name == "admin")
+                               .order_by(audit.audit_log.c.id)).all()
+    assert [tuple(r) for r in records][-3:] == [
+        ("export", "用户清单.csv", "ok"), ("export", "审计日志.csv", "ok"), ("export", "台账.csv", "denied")]

@@ -51,7 +51,7 @@ def ledger_frame(conn: Connection, case_ids: list[int] | None = None, *, masked:
         return series.map(lambda v: "是" if v else "否")
 
     def label_of(key):
-        return rows[key].map(lambda v: CODE_LABELS[key].get(v, "") if isinstance(v, str) else "")
+        return rows[key].map(lambda v: CODE_LABELS[key].get(v, v) if isinstance(v, str) else "")  # words kept as written too
 
     columns = {
         "case_no": rows["case_no"], "registered_on": rows["registered_on"], "channel": label_of("channel"),
