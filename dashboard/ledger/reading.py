@@ -158,8 +158,12 @@ def _stream_rows(sheet, name: str, limits: Limits) -> list[list]:
             row: list = [None] * (max((column for column, _ in values), default=0))
             for column, value in values:
                 row[column - 1] = value
-            if len(rows) < index:
-                rows.append(row)
+            if len(rows) >= index:  # a row number given twice or going back: never drop it silently
+                if values:
+                    raise LedgerError(f"{name} 的第 {index} 行在文件中出现了两次（或行号顺序错乱），"
+                                      "文件可能已损坏。请用 Excel 打开后另存，再导入。")
+                continue
+            rows.append(row)
     return rows
 
 
