@@ -147,6 +147,10 @@ def validate_row(raw: dict[str, object], geography: Geography, values: dict | No
 
     for key in sorted(formulas, key=list(FIELDS).index):
         bad(key, FORMULA_REASON)
+    for key, value in raw.items():  # PostgreSQL refuses NUL in text (a whole import would fail)
+        if isinstance(value, str) and "\x00" in value:
+            bad(key, "含有不可见的控制字符（NUL），请重新输入该单元格")
+            text[key] = text[key].replace("\x00", "")
     for key in REQUIRED:
         if not text.get(key) and key not in formulas:
             bad(key, "必填项为空")
