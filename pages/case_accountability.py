@@ -21,7 +21,7 @@ from dashboard.accountability import (
 )
 from dashboard.labels import CASE_UNIT_ROLES
 from dashboard.permissions import allowed
-from pages import widgets
+from pages import notices, widgets
 from queries.accountability import case_dual_units, case_plan, case_records, case_steps_list
 
 
@@ -40,6 +40,7 @@ def show(case, actor, title: str) -> None:
         records = case_records(conn, scope, case_id)
 
     st.subheader("领导包案与问责")
+    notices.show()
     if bool(case.get("is_backlog")) or not plan.empty:
         st.markdown("**四定四包**（定领导、定措施、定时间、定责任；包统筹、包协调、包疏导、包化解）")
         row = plan.iloc[0] if not plan.empty else None
@@ -70,7 +71,7 @@ def show(case, actor, title: str) -> None:
                 if st.form_submit_button("登记 2453 步骤"):
                     try:
                         widgets.run_action(actions.record_case_step, case_no, step, done_on=on, note=note or None)
-                        st.success(f"已登记：{STEPS[step]}。")
+                        notices.done(f"已登记：{STEPS[step]}。")
                     except actions.ActionError as error:
                         st.error(widgets.plain(error))
     if not dual.empty and dual["part"].notna().any():
@@ -121,6 +122,6 @@ def show(case, actor, title: str) -> None:
                 try:
                     widgets.run_action(actions.add_revisit, case_no, revisited_on=on, way=way, result=result or None,
                                        satisfaction_bureau=bureau, satisfaction_authority=authority)
-                    st.success("已登记回访。")
+                    notices.done("已登记回访。")
                 except actions.ActionError as error:
                     st.error(widgets.plain(error))

@@ -14,7 +14,7 @@ from dashboard.accountability import (
     RECEPTION_LEVELS,
 )
 from dashboard.permissions import allowed
-from pages import ensure_navigation, session, widgets
+from pages import ensure_navigation, notices, session, widgets
 from queries.receptions import (
     instruction_list,
     instruction_queue,
@@ -32,6 +32,7 @@ today = config.today()
 caption = widgets.describe_filters(scope, filters)
 
 st.title("领导接访")
+notices.show()
 st.caption(caption + " · 接访完成率 = 期内已举行的接访 ÷ 期内安排的接访；人次为已举行接访接待的群众人次；"
            "阅批率 = 期内呈报的五个必批事项中已批示的 ÷ 期内呈报的")
 
@@ -116,7 +117,7 @@ if allowed(actor, "reception"):
                     actions.add_reception, leader=leader, region_code=region.strip(), held_on=day, place=place,
                     level=level, form=form, held=held, persons=int(persons),
                     case_nos=tuple(n.strip() for n in taken.replace("，", ",").split(",") if n.strip()))
-                st.success(f"已登记接访 #{new_id}。")
+                notices.done(f"已登记接访 #{new_id}。")
             except actions.ActionError as error:
                 st.error(widgets.plain(error))
     with right.form("instruction_form", clear_on_submit=True):
@@ -130,7 +131,7 @@ if allowed(actor, "reception"):
             try:
                 new_id = widgets.run_action(actions.add_instruction, leader=leader, category=category, item=item,
                                             received_on=received)
-                st.success(f"已登记呈批事项 #{new_id}。")
+                notices.done(f"已登记呈批事项 #{new_id}。")
             except actions.ActionError as error:
                 st.error(widgets.plain(error))
     waiting = matters[~matters["done"]] if not matters.empty else matters
@@ -145,6 +146,6 @@ if allowed(actor, "reception"):
             if st.form_submit_button("登记批示"):
                 try:
                     widgets.run_action(actions.record_instruction, int(chosen), instructed_on=on, instruction=text)
-                    st.success(f"已登记呈批事项 #{chosen} 的批示。")
+                    notices.done(f"已登记呈批事项 #{chosen} 的批示。")
                 except actions.ActionError as error:
                     st.error(widgets.plain(error))

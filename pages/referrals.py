@@ -17,7 +17,7 @@ from dashboard.accountability import (
     REVISIT_WAYS,
 )
 from dashboard.permissions import allowed
-from pages import ensure_navigation, session, widgets
+from pages import ensure_navigation, notices, session, widgets
 from queries.accountability import (
     accountability_by_region,
     accountability_indicators,
@@ -39,6 +39,7 @@ caption = widgets.describe_filters(scope, filters)
 STATES = {"open": "办理中", "fed_back": "已反馈，待对账销号", "closed": "已对账销号"}
 
 st.title("纪委移送")
+notices.show()
 st.caption(caption + " · 纪委+信访：典型案例和一般事项经分管领导批准移送纪委监委，反馈后回访核查、对账销号")
 
 figures = widgets.run_query(accountability_indicators, scope, filters)
@@ -85,7 +86,7 @@ with tabs[0]:
                 try:
                     new_id = widgets.run_action(actions.add_referral, case_no, kind=kind, referred_on=on,
                                                 approved_by=approver, receiving_body=body)
-                    st.success(f"已移送 {case_no}，移送记录 #{new_id}。")
+                    notices.done(f"已移送 {case_no}，移送记录 #{new_id}。")
                 except actions.ActionError as error:
                     st.error(widgets.plain(error))
 
@@ -118,7 +119,7 @@ with tabs[1]:
                 try:
                     widgets.run_action(actions.update_referral, int(chosen), finding=finding, outcome=outcome or None,
                                        feedback_on=feedback, closed_on=close)
-                    st.success(f"已更新移送记录 #{chosen}。")
+                    notices.done(f"已更新移送记录 #{chosen}。")
                 except actions.ActionError as error:
                     st.error(widgets.plain(error))
 

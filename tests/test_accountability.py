@@ -302,3 +302,54 @@ def test_add_and_list_commands(writable, capsys):
         assert json.loads(capsys.readouterr().out)["count"] > 0, command
     assert main(["reception", "add", "--leader", "赵一", "--region", COUNTY_A, "--date", "2026-06-30", "--place", "x",
                  "--level", "省级", "--form", "接访", "--user", "bureau"]) == 2
+
+
+# ------------------------------------------------------------------ pages (AppTest)
+
+
+@pytest.fixture
+def app_with_records(app_env):
+    engine = db.make_engine(app_env)
+    add_records(engine)
+    engine.dispose()
+    return app_env
+
+
+def _frames(at) -> list:
+    return [getattr(f.value, "data", f.value) for f in at.dataframe]
+
+
+def test_pages_show_the_records_and_a_referral_is_recorded(app_with_records):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.signin import as_user
+
+    app = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+    at = as_user(AppTest.from_file(app, default_timeout=60), "supervisor")
+    at.run()
+    at.switch_page("pages/receptions.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.metric][:2] == ["75.0%", "35"]
+    assert any("东门街道信访接待室" in set(f.get("地点", [])) for f in _frames(at))
+    at.switch_page("pages/referrals.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.metric][:3] == ["2", "1", "1"]
+    at.text_input(key="referral_approver").input("赵一")
+    at.text_input(key="referral_body").input("甲区纪委监委")
+    at.selectbox(key="referral_case").select("B01")
+    at.button[0].click().run()  # the form's 确认移送; the page is drawn again with the record
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("已移送 B01" in s.value for s in at.success), [e.value for e in at.error]
+    assert [m.value for m in at.metric][:1] == ["3"]
+    at.query_params["case"] = "C04"
+    at.switch_page("pages/case.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = {str(v) for f in _frames(at) for column in f.columns for v in f[column].tolist()}
+    assert {"甲区纪委监委", "确权资料复核", "入户核实、化解稳控"} <= texts
+    at.switch_page("pages/leaders.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    board = next(f for f in _frames(at) if "四定齐全（件）" in f.columns).set_index("包案领导")
+    assert board.loc["赵一", "四定齐全（件）"] == 1 and board.loc["钱二", "缺定措施"] == 2
+    assert board.loc["钱二", "2453 完成率"] == pytest.approx(1500 / 42)
