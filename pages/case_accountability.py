@@ -61,7 +61,7 @@ def show(case, actor, title: str) -> None:
         st.markdown(f"**2453 步骤**（两见面、四听取、五确定、三督办）：已完成 {done} / {STEP_COUNT}")
         step_table = pd.DataFrame({"步骤": steps["step_name"], "完成": steps["done"].map(lambda d: "已完成" if d else "未完成"),
                                    "日期": steps["done_on"], "说明": steps["note"], "登记人": steps["recorded_by"]})
-        st.dataframe(step_table, hide_index=True, key="case_steps", height=300)
+        st.dataframe(notices.blank(step_table), hide_index=True, key="case_steps", height=300)
         _download(step_table, f"{case_no}2453步骤", title + " · 2453 步骤", "case_steps_download")
         if allowed(actor, "casework"):
             with st.form("step_form", clear_on_submit=True):
@@ -103,7 +103,7 @@ def show(case, actor, title: str) -> None:
             continue
         st.markdown(f"**{name}**")
         table = build(frame)
-        st.dataframe(table, hide_index=True, key=f"case_{name}")
+        st.dataframe(notices.blank(table), hide_index=True, key=f"case_{name}")
         _download(table, f"{case_no}{name}", f"{title} · {name}", f"case_{name}_download")
     if all(frame.empty for _, frame, _ in sections):
         st.caption("暂无纪委移送、溯源、问责、回访或销号记录。")

@@ -13,7 +13,7 @@ from dashboard.accountability import (
     RECEPTION_LEVELS,
     STEP_COUNT,
 )
-from pages import widgets
+from pages import notices, widgets
 from queries.accountability import leader_case_plans
 from queries.receptions import leader_instructions, leader_receptions
 
@@ -26,12 +26,13 @@ def show(scope, filters, leader) -> None:
     leader_id, name = int(leader["leader_id"]), str(leader["name"])
     caption = f"{name}（{leader['title']}） · " + widgets.describe_filters(scope, filters)
     st.subheader(widgets.plain(name) + "：四定四包与 2453")
+    st.caption(f"定领导：{widgets.plain(name)}；未完成步骤中“2听取”即第 2 次听取。")
     plans = widgets.run_query(leader_case_plans, scope, filters, leader_id)
     if plans.empty:
         st.info("该领导在范围内没有包案积案。")
     else:
         table = pd.DataFrame({
-            "信访件编号": plans["case_no"], "定领导": name, "定措施": plans["measures"].map(_or_missing),
+            "信访件编号": plans["case_no"], "定措施": plans["measures"].map(_or_missing),
             "定时间": plans["target_date"].map(_or_missing),
             "定责任": [_or_missing(p) if pd.isna(u) else f"{_or_missing(p)}，{u}"
                     for p, u in zip(plans["responsible_person"], plans["responsible_unit"], strict=True)],
@@ -66,5 +67,5 @@ def show(scope, filters, leader) -> None:
         queue = pd.DataFrame({"类别": matters["category"].map(INSTRUCTION_CATEGORIES), "呈批事项": matters["item"],
                               "呈报日期": matters["received_on"], "批示日期": matters["instructed_on"],
                               "批示内容": matters["instruction"], "用时（天）": matters["days"]})
-        st.dataframe(queue, hide_index=True, key="leader_view_instructions")
+        st.dataframe(notices.blank(queue), hide_index=True, key="leader_view_instructions")
         widgets.download_buttons(queue, f"{name}五个必批", caption + " · 五个必批", key="leader_view_instructions_download")

@@ -42,6 +42,12 @@ widgets.kpi_tile(cols[3], "有超期积案的领导（人）", f"{int((shown['ov
 # 四定四包 completeness and 2453 completion per leader (the accountability loop).
 casework = widgets.run_query(leader_casework, scope, filters)
 shown = shown.merge(casework.drop(columns="cases"), on="leader_id", how="left")
+incomplete = int((shown["cases"] - shown["plans_complete"].fillna(0)).clip(lower=0).sum())
+steps_done = int(shown["steps_done"].fillna(0).sum())
+st.caption(f"四定四包不全的包案积案 {incomplete:,} 件（缺定措施 {int(shown['missing_measures'].fillna(0).sum()):,}、"
+           f"缺定时间 {int(shown['missing_time'].fillna(0).sum()):,}、缺定责任 "
+           f"{int(shown['missing_responsibility'].fillna(0).sum()):,}）；2453 步骤完成率 "
+           f"{widgets.percent(steps_done / (total * 14) if total else None)}（表格右侧各列，可左右滚动）")
 table = pd.DataFrame({
     "包案领导": shown["name"], "职务": shown["title"], "层级": shown["level"].map(LEADER_LEVELS),
     "所属区划": shown["region_name"], "包案积案": shown["cases"], "已化解": shown["resolved"],

@@ -68,7 +68,7 @@ table = pd.DataFrame({
 if table.empty:
     st.info("期内没有接访记录。")
 else:
-    st.dataframe(table, hide_index=True, height=360)
+    st.dataframe(notices.blank(table), hide_index=True, height=360)
     widgets.download_buttons(table, "领导接访", "领导接访 · " + caption, key="receptions_download")
 
 st.subheader("五个必批")
@@ -90,7 +90,7 @@ matter_table = pd.DataFrame({
     "状态": matters["done"].map(lambda done: "已批示" if done else "待批示"),
 })
 if not matter_table.empty:
-    st.dataframe(matter_table, hide_index=True, height=300,
+    st.dataframe(notices.blank(matter_table, keep=("用时（天）",)), hide_index=True, height=300,
                  column_config={"用时（天）": st.column_config.NumberColumn(help="已批示：呈报到批示；待批示：至期末已等待")})
     widgets.download_buttons(matter_table, "五个必批", "五个必批 · " + caption, key="instructions_download")
 

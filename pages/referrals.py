@@ -51,8 +51,7 @@ widgets.kpi_tile(cols[3], "溯源调查（件）", f"{figures['traced']}")
 widgets.kpi_tile(cols[4], "问责（人）", f"{figures['accountability_persons']}",
                  f"约谈 {figures['interviewed_persons']} 人", delta_color="off")
 widgets.kpi_tile(cols[5], "回访率", widgets.percent(figures["revisit_rate"]),
-                 f"对信访部门满意率 {widgets.percent(figures['satisfaction_rate_bureau'])}", delta_color="off",
-                 help="期内办结的案件中已回访的比例；满意率按期内回访计")
+                 help="期内办结的案件中已回访的比例（满意率见“回访”）")
 
 tabs = st.tabs(["移送候选", "移送清单", "溯源与问责", "回访", "积案销号", "各地区"])
 
@@ -102,7 +101,7 @@ with tabs[1]:
     if table.empty:
         st.info("期内没有移送记录。")
     else:
-        st.dataframe(table, hide_index=True, height=360)
+        st.dataframe(notices.blank(table), hide_index=True, height=360)
         widgets.download_buttons(table, "纪委移送清单", "纪委移送清单 · " + caption, key="referrals_download")
     pending = referrals[referrals["state"] != "closed"] if not referrals.empty else referrals
     if allowed(actor, "referral") and not pending.empty:
@@ -131,7 +130,7 @@ with tabs[2]:
     if trace_table.empty:
         st.info("期内没有溯源调查记录。")
     else:
-        st.dataframe(trace_table, hide_index=True)
+        st.dataframe(notices.blank(trace_table), hide_index=True)
         widgets.download_buttons(trace_table, "溯源调查", "溯源调查 · " + caption, key="traces_download")
     st.markdown("**问责与约谈**（公职人员，按职务记录）")
     records = widgets.run_query(accountability_list, scope, filters)
@@ -143,7 +142,7 @@ with tabs[2]:
     if record_table.empty:
         st.info("期内没有问责、约谈记录。")
     else:
-        st.dataframe(record_table, hide_index=True)
+        st.dataframe(notices.blank(record_table), hide_index=True)
         widgets.download_buttons(record_table, "问责约谈", "问责约谈 · " + caption, key="accountability_download")
 
 with tabs[3]:
@@ -159,7 +158,7 @@ with tabs[3]:
     if revisit_table.empty:
         st.info("期内没有回访记录。")
     else:
-        st.dataframe(revisit_table, hide_index=True)
+        st.dataframe(notices.blank(revisit_table), hide_index=True)
         widgets.download_buttons(revisit_table, "回访", "回访 · " + caption, key="revisits_download")
 
 with tabs[4]:
@@ -173,7 +172,7 @@ with tabs[4]:
     if state_table.empty:
         st.info("没有销号记录。")
     else:
-        st.dataframe(state_table, hide_index=True)
+        st.dataframe(notices.blank(state_table), hide_index=True)
         widgets.download_buttons(state_table, "积案销号", "积案销号 · " + caption, key="clearances_download")
 
 with tabs[5]:

@@ -36,7 +36,8 @@ from queries.filters import Filters, Scope, case_conditions, open_condition
 from queries.receptions import reception_indicators, region_conditions
 
 SATISFIED = ("satisfied", "basic")
-LONG_BACKLOG_DAYS = 365  # a backlog case older than this is proposed for referral
+LONG_BACKLOG_DAYS = 365
+STEP_SHORT = {code: name.split("·")[1].replace("第", "").replace("次", "") for code, name in STEPS.items()}  # 1见面  # a backlog case older than this is proposed for referral
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -263,7 +264,8 @@ def referral_candidates(conn: Connection, scope: Scope, filters: Filters) -> pd.
     """Cases proposed for referral to the discipline commission (a person decides):
     open cases red at the period end, unresolved backlog cases older than a year, and
     cases rated unsatisfactory (不满意) at a supervision meeting. Cases already
-    referred and not yet 对账销号 are left out. Each row says why it is proposed."""
+    referred and not yet 对账销号 are left out. Each row says why it is proposed;
+    rated unsatisfactory first, then red, then long backlog (oldest first)."""
     as_of = filters.as_of
     conditions = [*_case_scope(scope, filters), open_condition(as_of)]
     frame = fetch_case_list(conn, case_list_select(*conditions), as_of)
@@ -281,7 +283,7 @@ def referral_candidates(conn: Connection, scope: Scope, filters: Filters) -> pd.
         "、".join(text for flag, text in ((r, "超期（红色）"), (b, "长期积案（超过一年）"), (u, "督查会评价不满意")) if flag)
         for r, b, u in zip(red, long_backlog, unsatisfactory, strict=True)
     ]
-    frame = frame.assign(reasons=reasons, weight=red.astype(int) + long_backlog.astype(int) + 2 * unsatisfactory)
+    frame = frame.assign(reasons=reasons, weight=4 * unsatisfactory + 2 * red.astype(int) + long_backlog.astype(int))
     frame = frame[(frame["reasons"] != "") & ~frame["case_id"].isin(referred)]
     return frame.sort_values(["weight", "registered_on"], ascending=[False, True]).drop(columns="weight").reset_index(
         drop=True)
@@ -380,7 +382,7 @@ def _leader_case_frame(conn: Connection, scope: Scope, filters: Filters, leader_
 
 def leader_case_plans(conn: Connection, scope: Scope, filters: Filters, leader_id: int) -> pd.DataFrame:
     """One leader's backlog cases with their four 定 (定领导 is the leader) and 2453
-    steps: done, and the names of the missing ones."""
+    steps: done, and the missing ones (short names: 2见面 is the second 见面)."""
     frame = _leader_case_frame(conn, scope, filters, leader_id)
     if frame.empty:
         return frame.assign(steps_missing=pd.Series(dtype="object"))
@@ -388,6 +390,6 @@ def leader_case_plans(conn: Connection, scope: Scope, filters: Filters, leader_i
         case_steps.c.case_id.in_(frame["case_id"].tolist()), case_steps.c.done_on <= filters.as_of))
     by_case = done.groupby("case_id")["step"].apply(set).to_dict() if not done.empty else {}
     frame["steps_missing"] = [
-        "、".join(STEPS[s] for s in STEPS if s not in by_case.get(case_id, set()))
+        "、".join(STEP_SHORT[s] for s in STEPS if s not in by_case.get(case_id, set()))
         for case_id in frame["case_id"]]
     return frame
