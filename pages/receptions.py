@@ -149,3 +149,7 @@ if allowed(actor, "reception"):
                     notices.done(f"已登记呈批事项 #{chosen} 的批示。")
                 except actions.ActionError as error:
                     st.error(widgets.plain(error))
+
+from pages import record_upload  # noqa: E402
+
+record_upload.show(("reception", "instruction"), key="receptions_import")

@@ -182,3 +182,7 @@ with tabs[5]:
                                  "回访（次）": by_region["revisits"]})
     st.dataframe(region_table, hide_index=True)
     widgets.download_buttons(region_table, "溯源问责分地区", "溯源问责分地区 · " + caption, key="regions_download")
+
+from pages import record_upload  # noqa: E402
+
+record_upload.show(("referral", "trace", "accountability", "revisit", "step", "plan"), key="referrals_import")
