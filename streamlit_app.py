@@ -34,6 +34,8 @@ MENU = {
         ("pages/spot_check.py", "随机抽查", "spot_check", "draw"),
         ("pages/reminders.py", "催办", "reminders", "view"),
         ("pages/leaders.py", "领导包案", "leaders", "view"),
+        ("pages/receptions.py", "领导接访", "receptions", "view"),
+        ("pages/referrals.py", "纪委移送", "referrals", "view"),
     ],
     "管理": [
         ("pages/data_import.py", "数据导入", "data_import", "import"),

@@ -412,3 +412,322 @@ def reset_password(engine: Engine, actor: Actor, name: str, password: str) -> No
     with engine.begin() as conn:
         auth.set_password(conn, name, password, must_change=True)
         audit.append(conn, actor, "user_reset", target=name)
+
+
+# ------------------------------------------------------------------ the accountability loop (issue 15)
+# Records about officials and units (四定四包, 2453, 一事双交, 销号, 领导接访, 五个必批,
+# 纪委移送, 溯源, 问责/约谈, 回访): each write checks its role and the scope of every case
+# and region it names, and is stored with its audit record in one transaction.
+
+
+class _BadInput:
+    """Turn the core's AccountabilityError into ActionError (same message)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        from dashboard.accountability import AccountabilityError
+
+        if kind is not None and issubclass(kind, AccountabilityError):
+            raise ActionError(str(error)) from None
+        return False
+
+
+def _leader(engine: Engine, value) -> int:
+    from dashboard import accountability
+
+    with engine.connect() as conn, _BadInput():
+        return accountability.leader_id_of(conn, value)
+
+
+def _unit(engine: Engine, value) -> int | None:
+    from dashboard import accountability
+
+    with engine.connect() as conn, _BadInput():
+        return accountability.unit_id_of(conn, value)
+
+
+@action("accountability")
+def save_case_plan(engine: Engine, actor: Actor, case_no: str, *, leader: str | None, measures: str | None,
+                   target_date: dt.date | None, responsible_person: str | None,
+                   responsible_unit: str | None) -> list[str]:
+    """四定四包 of a case; returns the 定 still missing (flagged on the leader board)."""
+    from dashboard import accountability
+
+    require(engine, actor, "casework", action_name="plan", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="plan")
+    leader_id = _leader(engine, leader) if leader else None
+    unit_id = _unit(engine, responsible_unit)
+    with engine.begin() as conn, _BadInput():
+        missing = accountability.save_plan(
+            conn, case_id, leader_id=leader_id, measures=measures, target_date=target_date,
+            responsible_person=responsible_person, responsible_unit_id=unit_id, by=actor.label, at=audit.now())
+        audit.append(conn, actor, "plan", target=case_no,
+                     detail="四定四包" + (f"，缺：{'、'.join(missing)}" if missing else "，四定齐全"))
+    return missing
+
+
+@action("accountability")
+def record_case_step(engine: Engine, actor: Actor, case_no: str, step: str, *, done_on: dt.date,
+                     note: str | None = None) -> None:
+    """One 2453 step of a case (a township records its own cases' steps)."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "casework", action_name="step", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="step")
+    with engine.begin() as conn, _BadInput():
+        accountability.record_step(conn, case_id, step, done_on=done_on, note=note, by=actor.label,
+                                   at=audit.now(), today=config.today())
+        audit.append(conn, actor, "step", target=case_no,
+                     detail=f"2453 {accountability.STEPS[accountability.step_of(step)]}，{done_on:%Y-%m-%d}")
+
+
+@action("accountability")
+def set_dual_part(engine: Engine, actor: Actor, case_no: str, unit: str, role: str, part: str) -> None:
+    """一事双交: the part of the territory or of the city competent unit."""
+    from dashboard import accountability
+
+    require(engine, actor, "casework", action_name="dual_part", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="dual_part")
+    unit_id = _unit(engine, unit)
+    if unit_id is None:
+        raise ActionError("请填写单位全称。")
+    with engine.begin() as conn, _BadInput():
+        accountability.set_part(conn, case_id, unit_id, role, part)
+        audit.append(conn, actor, "dual_part", target=case_no, detail=f"{unit}（{role}）分工已登记")
+
+
+@action("accountability")
+def clear_backlog_case(engine: Engine, actor: Actor, case_no: str, *, on: dt.date, approved_by: str,
+                       note: str | None = None) -> int:
+    """销号: resolved, 回访 done, approved."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "clearance", action_name="clear", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="clear")
+    with engine.begin() as conn, _BadInput():
+        record_id = accountability.clear(conn, case_id, on=on, approved_by=approved_by, note=note, by=actor.label,
+                                         at=audit.now(), today=config.today())
+        audit.append(conn, actor, "clear", target=case_no, detail=f"销号 {on:%Y-%m-%d}，批准人 {approved_by}")
+    return record_id
+
+
+@action("accountability")
+def reopen_backlog_case(engine: Engine, actor: Actor, case_no: str, *, on: dt.date, approved_by: str,
+                        note: str) -> int:
+    """再次督办 of a cleared case."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "clearance", action_name="reopen", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="reopen")
+    with engine.begin() as conn, _BadInput():
+        record_id = accountability.reopen(conn, case_id, on=on, approved_by=approved_by, note=note,
+                                          by=actor.label, at=audit.now(), today=config.today())
+        audit.append(conn, actor, "reopen", target=case_no, detail=f"再次督办 {on:%Y-%m-%d}，批准人 {approved_by}")
+    return record_id
+
+
+@action("accountability")
+def add_reception(engine: Engine, actor: Actor, *, leader: str, region_code: str, held_on: dt.date, place: str,
+                  level: str, form: str, held: bool, persons: int = 0, case_nos: tuple[str, ...] = (),
+                  note: str | None = None) -> int:
+    """A leader's reception day; the cases taken into 包案 from it must lie in the scope."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "reception", action_name="reception", target=place)
+    require_region(engine, actor, region_code, action_name="reception", target=place)
+    leader_id = _leader(engine, leader)
+    case_ids = [require_case(engine, actor, no, action_name="reception") for no in case_nos if no.strip()]
+    with engine.begin() as conn, _BadInput():
+        reception_id = accountability.add_reception(
+            conn, leader_id=leader_id, region_code=region_code, held_on=held_on, place=place, level=level,
+            form=form, held=held, persons=persons, case_ids=case_ids, note=note, by=actor.label, at=audit.now(),
+            today=config.today())
+        audit.append(conn, actor, "reception", target=f"接访 #{reception_id}",
+                     detail=f"{held_on:%Y-%m-%d} {place}，{'已接访' if held else '已安排'}，{persons} 人次，"
+                     f"包案 {len(case_ids)} 件")
+    return reception_id
+
+
+@action("accountability")
+def add_instruction(engine: Engine, actor: Actor, *, leader: str, category: str, item: str,
+                    received_on: dt.date, region_code: str | None = None, case_no: str | None = None,
+                    instructed_on: dt.date | None = None, instruction: str | None = None) -> int:
+    """A matter in a leader's 五个必批 queue (instructed on now or later)."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "reception", action_name="instruction", target=(item or "")[:100])
+    leader_id = _leader(engine, leader)
+    if region_code is None:
+        with engine.connect() as conn:
+            region_code = accountability.leader_region(conn, leader_id)
+    require_region(engine, actor, region_code, action_name="instruction", target=(item or "")[:100])
+    case_id = require_case(engine, actor, case_no, action_name="instruction") if case_no else None
+    with engine.begin() as conn, _BadInput():
+        instruction_id = accountability.add_instruction(
+            conn, leader_id=leader_id, region_code=region_code, category=category, item=item, case_id=case_id,
+            received_on=received_on, instructed_on=instructed_on, instruction=instruction, by=actor.label,
+            at=audit.now(), today=config.today())
+        audit.append(conn, actor, "instruction", target=f"必批 #{instruction_id}",
+                     detail=f"呈报 {received_on:%Y-%m-%d}" + (f"，批示 {instructed_on:%Y-%m-%d}" if instructed_on else ""))
+    return instruction_id
+
+
+def _instruction_region(engine: Engine, instruction_id: int) -> str:
+    from dashboard.models import instructions
+
+    with engine.connect() as conn:
+        region = conn.execute(sa.select(instructions.c.region_code)
+                              .where(instructions.c.id == instruction_id)).scalar()
+    if region is None:
+        raise ActionError(f"呈批事项 #{instruction_id} 不存在。")
+    return region
+
+
+@action("accountability")
+def record_instruction(engine: Engine, actor: Actor, instruction_id: int, *, instructed_on: dt.date,
+                       instruction: str) -> None:
+    from dashboard import accountability, config
+
+    require(engine, actor, "reception", action_name="instruct", target=f"必批 #{instruction_id}")
+    require_region(engine, actor, _instruction_region(engine, instruction_id), action_name="instruct",
+                   target=f"必批 #{instruction_id}")
+    with engine.begin() as conn, _BadInput():
+        accountability.record_instruction(conn, instruction_id, instructed_on=instructed_on,
+                                          instruction=instruction, today=config.today())
+        audit.append(conn, actor, "instruct", target=f"必批 #{instruction_id}",
+                     detail=f"批示 {instructed_on:%Y-%m-%d}")
+
+
+@action("accountability")
+def add_referral(engine: Engine, actor: Actor, case_no: str, *, kind: str, referred_on: dt.date,
+                 approved_by: str, receiving_body: str, quarter: str | None = None) -> int:
+    """纪委+信访: a person moves a case to the discipline commission (a proposal is only
+    a proposal: nothing is referred without this action)."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "referral", action_name="referral", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="referral")
+    leader_id = _leader(engine, approved_by)
+    with engine.begin() as conn, _BadInput():
+        referral_id = accountability.add_referral(
+            conn, case_id, kind=kind, quarter=quarter, referred_on=referred_on, approved_by_leader_id=leader_id,
+            receiving_body=receiving_body, by=actor.label, at=audit.now(), today=config.today())
+        audit.append(conn, actor, "referral", target=case_no,
+                     detail=f"移送记录 #{referral_id}，{kind}，{referred_on:%Y-%m-%d}，{receiving_body}")
+    return referral_id
+
+
+def _referral_case(engine: Engine, referral_id: int) -> str:
+    from dashboard.models import referrals
+
+    with engine.connect() as conn:
+        case_no = conn.execute(sa.select(cases.c.case_no).join(referrals, referrals.c.case_id == cases.c.id)
+                               .where(referrals.c.id == referral_id)).scalar()
+    if case_no is None:
+        raise ActionError(f"移送记录 #{referral_id} 不存在。")
+    return case_no
+
+
+@action("accountability")
+def update_referral(engine: Engine, actor: Actor, referral_id: int, *, finding: str | None = None,
+                    outcome: str | None = None, feedback_on: dt.date | None = None,
+                    closed_on: dt.date | None = None) -> dict:
+    """The commission's feedback, and 对账销号 once verified."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "referral", action_name="referral_update", target=f"移送记录 #{referral_id}")
+    case_no = _referral_case(engine, referral_id)
+    require_case(engine, actor, case_no, action_name="referral_update")
+    with engine.begin() as conn, _BadInput():
+        values = accountability.update_referral(conn, referral_id, finding=finding, outcome=outcome,
+                                                feedback_on=feedback_on, closed_on=closed_on, today=config.today())
+        audit.append(conn, actor, "referral_update", target=case_no,
+                     detail=f"移送记录 #{referral_id}：" + "，".join(sorted(values))
+                     + ("；对账销号" if "closed_on" in values else ""))
+    return values
+
+
+@action("accountability")
+def add_trace(engine: Engine, actor: Actor, case_no: str, *, traced_on: dt.date, cause: str,
+              responsible_unit: str | None = None) -> int:
+    """信访责任溯源 of a case."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "accountability", action_name="trace", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="trace")
+    unit_id = _unit(engine, responsible_unit)
+    with engine.begin() as conn, _BadInput():
+        trace_id = accountability.add_trace(conn, case_id, traced_on=traced_on, cause=cause,
+                                            responsible_unit_id=unit_id, by=actor.label, at=audit.now(),
+                                            today=config.today())
+        audit.append(conn, actor, "trace", target=case_no, detail=f"溯源 #{trace_id}，{traced_on:%Y-%m-%d}")
+    return trace_id
+
+
+@action("accountability")
+def add_accountability(engine: Engine, actor: Actor, *, official_name: str, post: str, unit_name: str,
+                       level: str, decided_on: dt.date, form: str, region_code: str | None = None,
+                       case_no: str | None = None, reason: str | None = None) -> int:
+    """问责 or 约谈 of an official (a public-office holder, in that capacity)."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "accountability", action_name="accountability", target=official_name)
+    case_id = require_case(engine, actor, case_no, action_name="accountability") if case_no else None
+    if region_code is None and case_id is not None:
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(cases.c.county_code, cases.c.township_code)
+                               .where(cases.c.id == case_id)).one()
+        region_code = row.township_code or row.county_code
+    if region_code is None:
+        raise ActionError("请填写所属区划代码（或关联的信访件编号）。")
+    require_region(engine, actor, region_code, action_name="accountability", target=official_name)
+    with engine.begin() as conn, _BadInput():
+        record_id = accountability.add_accountability(
+            conn, region_code=region_code, case_id=case_id, official_name=official_name, post=post,
+            unit_name=unit_name, level=level, decided_on=decided_on, form=form, reason=reason, by=actor.label,
+            at=audit.now(), today=config.today())
+        audit.append(conn, actor, "accountability", target=f"问责记录 #{record_id}",
+                     detail=f"{decided_on:%Y-%m-%d}，{form}")
+    return record_id
+
+
+@action("accountability")
+def add_revisit(engine: Engine, actor: Actor, case_no: str, *, revisited_on: dt.date, way: str,
+                result: str | None = None, satisfaction_bureau: str | None = None,
+                satisfaction_authority: str | None = None) -> int:
+    """回访 of a closed case."""
+    from dashboard import accountability, config
+
+    require(engine, actor, "revisit", action_name="revisit", target=case_no)
+    case_id = require_case(engine, actor, case_no, action_name="revisit")
+    with engine.begin() as conn, _BadInput():
+        revisit_id = accountability.add_revisit(
+            conn, case_id, revisited_on=revisited_on, way=way, result=result,
+            satisfaction_bureau=satisfaction_bureau, satisfaction_authority=satisfaction_authority,
+            by=actor.label, at=audit.now(), today=config.today())
+        audit.append(conn, actor, "revisit", target=case_no, detail=f"回访 #{revisit_id}，{revisited_on:%Y-%m-%d}")
+    return revisit_id
+
+
+@action("accountability")
+def import_records(engine: Engine, actor: Actor, kind: str, rows: list[list], *, file_name: str,
+                   dry_run: bool = False):
+    """Import one kind of accountability record from a table's rows
+    (`dashboard.record_import`): valid rows are written, each refused row is reported
+    with its reason; rows naming a case or region outside the scope are refused."""
+    from dashboard import config, record_import
+
+    if kind not in record_import.KINDS:
+        raise ActionError(f"记录类型 {kind} 无法识别，应为：{'、'.join(record_import.KINDS)}。")
+    permission = record_import.KINDS[kind].permission
+    require(engine, actor, permission, action_name="records_import", target=file_name)
+    with engine.begin() as conn:
+        result = record_import.import_records(conn, kind, rows, scope=actor.scope, by=actor.label, at=audit.now(),
+                                              today=config.today(), dry_run=dry_run)
+        audit.append(conn, actor, "records_import", target=file_name,
+                     detail=("试运行：" if dry_run else "") + f"{record_import.KINDS[kind].title} {result.rows} 行，"
+                     f"写入 {result.written}，拒绝 {len(result.rejected)}"
+                     + (f"（其中 {result.outside} 行不在查看范围内）" if result.outside else ""))
+    return result

@@ -239,6 +239,7 @@ class CaseUnit(Base):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(12), primary_key=True)  # territory / competent
+    part: Mapped[str | None] = mapped_column(sa.Text)  # 一事双交: what this unit is to do (its part)
 
 
 class CaseEvent(Base):
@@ -407,6 +408,177 @@ class FollowUpReport(Base):
     reported_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
 
 
+# ---------------------------------------------------------------- the accountability loop (issue 15)
+# Records about officials and units: who took a case, what they did, who was held to
+# account. Nothing here lists, rates or tracks petitioners.
+
+
+class CasePlan(Base):
+    """四定四包 of a backlog case: 定领导 (leader), 定措施 (measures: a plan with one step a
+    line), 定时间 (target date), 定责任 (responsible person and unit). One per case; the
+    latest recording counts (each one is in the audit trail)."""
+
+    __tablename__ = "case_plans"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
+    leader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leaders.id"), index=True)
+    measures: Mapped[str | None] = mapped_column(sa.Text)
+    target_date: Mapped[dt.date | None] = mapped_column(sa.Date)
+    responsible_person: Mapped[str | None] = mapped_column(sa.String(50))  # an official, by post
+    responsible_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class CaseStep(Base):
+    """One step of the leader's 2453 checklist on a case (两见面、四听取、五确定、三督办:
+    steps meet1–2, hear1–4, settle1–5, supervise1–3), with its date and a note."""
+
+    __tablename__ = "case_steps"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    done_on: Mapped[dt.date] = mapped_column(sa.Date)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class Clearance(Base):
+    """销号 of a backlog case (kind cleared: resolved, 回访 done, approved) or its reopening
+    (kind reopened: 再次督办). Append-only; the latest row is the case's state."""
+
+    __tablename__ = "clearances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # cleared / reopened
+    decided_on: Mapped[dt.date] = mapped_column(sa.Date)
+    approved_by: Mapped[str] = mapped_column(sa.String(50))  # approving official (by name and post)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class Reception(Base):
+    """A leader's reception day (领导接访): scheduled, and held or not."""
+
+    __tablename__ = "receptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leader_id: Mapped[int] = mapped_column(sa.ForeignKey("leaders.id"), index=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    held_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)  # the day scheduled
+    place: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[str] = mapped_column(sa.String(10))  # city / county / township
+    form: Mapped[str] = mapped_column(sa.String(12))  # receive / appointment / down / walk
+    held: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    persons: Mapped[int] = mapped_column(sa.Integer, default=0)  # 人次 received (a count only)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class ReceptionCase(Base):
+    """A case taken into 包案 from a reception day."""
+
+    __tablename__ = "reception_cases"
+
+    reception_id: Mapped[int] = mapped_column(sa.ForeignKey("receptions.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
+
+
+class Instruction(Base):
+    """A matter in a principal leader's 五个必批 queue: received, then instructed on
+    (阅批) with a text and a date."""
+
+    __tablename__ = "instructions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leader_id: Mapped[int] = mapped_column(sa.ForeignKey("leaders.id"), index=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    category: Mapped[str] = mapped_column(sa.String(12))  # the five 必批 kinds
+    item: Mapped[str] = mapped_column(sa.String(200))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    received_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    instructed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    instruction: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class Referral(Base):
+    """纪委+信访: a case moved to the discipline commission as 典型案例 or 一般事项, its
+    findings and outcome, and 对账销号 once fed back and verified."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # typical / general
+    quarter: Mapped[str] = mapped_column(sa.String(7))  # 2026Q2
+    referred_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    approved_by_leader_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leaders.id"))
+    receiving_body: Mapped[str] = mapped_column(sa.String(100))
+    finding: Mapped[str | None] = mapped_column(sa.String(12))  # shirking / inaction / misconduct / none
+    outcome: Mapped[str | None] = mapped_column(sa.Text)
+    feedback_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)  # 对账销号
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class Trace(Base):
+    """信访责任溯源: an investigation of a case's cause and the unit responsible."""
+
+    __tablename__ = "traces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    traced_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    cause: Mapped[str] = mapped_column(sa.Text)
+    responsible_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class AccountabilityRecord(Base):
+    """问责 or 约谈 of an official (a public-office holder, named with post and unit)."""
+
+    __tablename__ = "accountability_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    official_name: Mapped[str] = mapped_column(sa.String(50))
+    post: Mapped[str] = mapped_column(sa.String(100))
+    unit_name: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[str] = mapped_column(sa.String(10))  # city / county / township
+    decided_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    form: Mapped[str] = mapped_column(sa.String(14))  # interview (约谈) or a 问责 form
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class Revisit(Base):
+    """回访 of a closed case: date, way, result, and how satisfied the petitioner says
+    they are with the petition bureau and with the competent authority (ratings of
+    the bodies, not of the petitioner)."""
+
+    __tablename__ = "revisits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    revisited_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    way: Mapped[str] = mapped_column(sa.String(10))  # phone / visit / letter / online
+    result: Mapped[str | None] = mapped_column(sa.Text)
+    satisfaction_bureau: Mapped[str | None] = mapped_column(sa.String(12))
+    satisfaction_authority: Mapped[str | None] = mapped_column(sa.String(12))
+    recorded_by: Mapped[str] = mapped_column(sa.String(50))
+    recorded_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
 regions = Region.__table__
 units = Unit.__table__
 leaders = Leader.__table__
@@ -428,3 +600,13 @@ reminders = Reminder.__table__
 users = User.__table__
 audit_log = AuditRecord.__table__
 follow_up_reports = FollowUpReport.__table__
+case_plans = CasePlan.__table__
+case_steps = CaseStep.__table__
+clearances = Clearance.__table__
+receptions = Reception.__table__
+reception_cases = ReceptionCase.__table__
+instructions = Instruction.__table__
+referrals = Referral.__table__
+traces = Trace.__table__
+accountability_records = AccountabilityRecord.__table__
+revisits = Revisit.__table__

@@ -98,3 +98,24 @@ def refusal_message(actor: Actor, permission: str) -> str:
 def scope_message(actor: Actor) -> str:
     where = actor.scope.name if actor.scope else "（无）"
     return f"无权限：所请求的数据不在您的查看范围（{where}）内，未显示任何数据。请核对链接或区划代码。"
+
+
+# ------------------------------------------------------------------ the accountability loop (issue 15)
+# New permissions only: who records 四定四包 and 2453 steps, 销号, reception days and
+# instructions, referrals to the discipline commission, 溯源 and 问责, and 回访. The city
+# and county leaders read these records (view) and record nothing.
+PERMISSION_NAMES.update({
+    "casework": "登记包案措施（四定四包）与 2453 步骤",
+    "clearance": "审批积案销号与再次督办",
+    "reception": "登记领导接访与五个必批批示",
+    "referral": "纪委移送与对账销号",
+    "accountability": "登记溯源调查与问责约谈",
+    "revisit": "登记回访",
+})
+_ACCOUNTABILITY_GRANTS = {
+    "township": {"casework", "revisit"},  # its own cases' 2453 steps and 回访
+    "supervision": {"casework", "clearance", "reception", "referral", "accountability"},
+    "bureau": {"casework", "clearance", "reception", "referral", "accountability", "revisit"},
+}
+for _role, _extra in _ACCOUNTABILITY_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _extra

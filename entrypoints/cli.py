@@ -245,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify_audit = sub.add_parser("verify-audit", help="核验审计日志的摘要链（管理员）")
     verify_audit.add_argument("--json", action="store_true")
+    from entrypoints.records_cli import add_record_commands  # the accountability loop (issue 15)
+
+    add_record_commands(sub, common)
     return parser
 
 
@@ -348,6 +351,7 @@ def cmd_kpi(args) -> int:
     scope = _read_scope(engine, actor, args.region, f"kpi {start}~{end}")
     with engine.connect() as conn:
         result = indicators(conn, scope, filters)
+        result.update(_accountability_indicators(conn, scope, filters))
     lines = [
         f"{result['region_name']}（{result['region']}） {result['period_from']} 至 {result['period_to']}",
         f"信访总量 {result['total']} 件，去年同期 {result['total_same_period_last_year']} 件，{_yoy(result['yoy'])}",
@@ -358,11 +362,32 @@ def cmd_kpi(args) -> int:
         f"集体访 {result['collective_batches']} 批 {result['collective_persons']} 人次；"
         f"赴省 {result['escalated_province_batches']} 批，进京 {result['escalated_beijing_batches']} 批",
         "期末在办：" + "，".join(f"{COLORS[c]} {n} 件" for c, n in result["colors"].items()),
+        *_accountability_lines(result),
     ]
     _print(result, args.json, "\n".join(lines))
     return EXIT_OK
 
 
+
+
+def _accountability_indicators(conn, scope, filters) -> dict:
+    """The accountability loop's kpi keys (issue 15), added to the existing ones."""
+    from queries.accountability import accountability_indicators
+
+    return accountability_indicators(conn, scope, filters)
+
+
+def _accountability_lines(result: dict) -> list[str]:
+    referrals = result["referrals"]
+    return [
+        f"领导接访 {result['receptions_held']}/{result['receptions_scheduled']} 次，接访完成率 "
+        f"{_rate(result['reception_completion_rate'])}，接待 {result['reception_persons']} 人次；"
+        f"五个必批阅批率 {_rate(result['instruction_rate'])}",
+        f"纪委移送：典型案例 {referrals['typical']} 件，一般事项 {referrals['general']} 件，对账销号 {referrals['closed']} 件；"
+        f"溯源调查 {result['traced']} 件，问责 {result['accountability_persons']} 人",
+        f"回访率 {_rate(result['revisit_rate'])}；满意率：对信访部门 {_rate(result['satisfaction_rate_bureau'])}，"
+        f"对责任部门 {_rate(result['satisfaction_rate_authority'])}；积案已销号 {result['backlog_cleared']} 件",
+    ]
 
 
 def _draw_choice(what: str, choices: dict[str, str]):

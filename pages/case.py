@@ -297,6 +297,10 @@ if open_follow_up and allowed(actor, "follow_up"):
             else:
                 st.rerun()
 
+from pages import case_accountability  # noqa: E402  (the accountability loop's sections)
+
+case_accountability.show(case, actor, title)
+
 st.markdown("**附件**（照片、录音、视频、文档）")
 with widgets.engine().connect() as conn:
     files = attachment_listing(conn, int(case["case_id"]))

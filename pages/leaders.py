@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.labels import LEADER_LEVELS
 from pages import ensure_navigation, session, widgets
+from queries.accountability import leader_casework
 from queries.leaders import leader_board, leader_cases
 
 ensure_navigation()
@@ -38,18 +39,35 @@ widgets.kpi_tile(cols[2], "化解率", widgets.percent(shown["resolved"].sum() /
                  f"已化解 {int(shown['resolved'].sum()):,} 件", delta_color="off")
 widgets.kpi_tile(cols[3], "有超期积案的领导（人）", f"{int((shown['overdue'] > 0).sum()):,}")
 
+# 四定四包 completeness and 2453 completion per leader (the accountability loop).
+casework = widgets.run_query(leader_casework, scope, filters)
+shown = shown.merge(casework.drop(columns="cases"), on="leader_id", how="left")
+incomplete = int((shown["cases"] - shown["plans_complete"].fillna(0)).clip(lower=0).sum())
+steps_done = int(shown["steps_done"].fillna(0).sum())
+st.caption(f"四定四包不全的包案积案 {incomplete:,} 件（缺定措施 {int(shown['missing_measures'].fillna(0).sum()):,}、"
+           f"缺定时间 {int(shown['missing_time'].fillna(0).sum()):,}、缺定责任 "
+           f"{int(shown['missing_responsibility'].fillna(0).sum()):,}）；2453 步骤完成率 "
+           f"{widgets.percent(steps_done / (total * 14) if total else None)}（表格右侧各列，可左右滚动）")
 table = pd.DataFrame({
     "包案领导": shown["name"], "职务": shown["title"], "层级": shown["level"].map(LEADER_LEVELS),
     "所属区划": shown["region_name"], "包案积案": shown["cases"], "已化解": shown["resolved"],
     "化解率": shown["resolution_rate"] * 100, "超期积案": shown["overdue"],
     "其他包案件": shown["other_cases"], "距最近办理（天）": shown["days_since_action"],
+    "四定齐全（件）": shown["plans_complete"].fillna(0).astype("int64"),
+    "缺定措施": shown["missing_measures"].fillna(0).astype("int64"),
+    "缺定时间": shown["missing_time"].fillna(0).astype("int64"),
+    "缺定责任": shown["missing_responsibility"].fillna(0).astype("int64"),
+    "2453 完成率": shown["steps_completion"] * 100,
 })
 event = st.dataframe(
     table, hide_index=True, key="leader_table", on_select="rerun", selection_mode="single-row", height=480,
     column_config={"化解率": st.column_config.NumberColumn(format="%.1f%%"),
                    "超期积案": st.column_config.NumberColumn(help="未化解积案中督办颜色为红色的件数"),
                    "其他包案件": st.column_config.NumberColumn(help="领导包办的非积案案件（如集体访、越级访）"),
-                   "距最近办理（天）": st.column_config.NumberColumn(help="距其包案积案最近一次办理记录的天数")},
+                   "距最近办理（天）": st.column_config.NumberColumn(help="距其包案积案最近一次办理记录的天数"),
+                   "四定齐全（件）": st.column_config.NumberColumn(help="定措施、定时间、定责任都已登记的包案积案"),
+                   "2453 完成率": st.column_config.NumberColumn(
+                       format="%.1f%%", help="已完成的 2453 步骤 ÷（包案积案 × 14）")},
 )
 widgets.download_buttons(table, "领导包案", "领导包案 · " + widgets.describe_filters(scope, filters),
                          key="leader_download")
@@ -63,3 +81,7 @@ if event.selection.rows:
     if not others.empty:
         st.subheader("其他包案件")
         widgets.case_table(others, key="leader_other_cases", download=f"{leader['name']}其他包案件")
+    # One leader's page: every case taken, its four 定, 2453 steps, receptions, instructions.
+    from pages import leader_view
+
+    leader_view.show(scope, filters, leader)

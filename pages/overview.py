@@ -123,3 +123,21 @@ else:
         links[i % 5].page_link("pages/drill.py", label=f"{row.township_name} {row.unresolved} 件",
                                query_params=widgets.drill_params(row.township_code))
     st.page_link("pages/heatmap.py", label="在积案热力图中查看全部乡镇 →", query_params=widgets.link_params())
+
+# The accountability loop: who answers for the backlog (领导接访, 纪委移送, 回访, 销号).
+from queries.accountability import accountability_indicators  # noqa: E402
+
+loop = widgets.run_query(accountability_indicators, scope, filters)
+st.subheader("问责闭环")
+st.markdown(
+    f"领导接访完成率 **{widgets.percent(loop['reception_completion_rate'])}**（接待 {loop['reception_persons']:,} 人次）"
+    f" · 五个必批阅批率 **{widgets.percent(loop['instruction_rate'])}**"
+    f" · 纪委移送：典型案例 {loop['referrals']['typical']} 件、一般事项 {loop['referrals']['general']} 件、"
+    f"已对账销号 {loop['referrals']['closed']} 件"
+    f" · 溯源调查 {loop['traced']} 件，问责 {loop['accountability_persons']} 人"
+    f" · 回访率 **{widgets.percent(loop['revisit_rate'])}**（满意率：对信访部门 "
+    f"{widgets.percent(loop['satisfaction_rate_bureau'])}，对责任部门 {widgets.percent(loop['satisfaction_rate_authority'])}）"
+    f" · 积案已销号 {loop['backlog_cleared']:,} 件，再次督办 {loop['backlog_reopened']} 件")
+links = st.columns([2, 2, 4])
+links[0].page_link("pages/receptions.py", label="领导接访与五个必批 →", query_params=widgets.link_params())
+links[1].page_link("pages/referrals.py", label="纪委移送、溯源与问责 →", query_params=widgets.link_params())

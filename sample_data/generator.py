@@ -869,6 +869,10 @@ def load_sample(
         report(0.05 + 0.95 * sl.stop / n, f"正在写入案件 {sl.stop:,}/{n:,}…")
 
     _sync_sequences(engine)
+    # Receptions, referrals, 回访 … (the accountability loop)
+    from sample_data.accountability import add_records
+
+    add_records(engine, until, seed)
     report(1.0, "示例数据已生成")
     return {
         "regions": len(city.regions),

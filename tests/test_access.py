@@ -30,6 +30,7 @@ from entrypoints.cli import main
 from queries.filters import Filters
 from queries.spot_check import CandidateOptions
 from tests import fixture_city
+from tests.accountability_fixture import add_records as add_accountability_records
 from tests.conftest import drop_database, throwaway_database
 from tests.fixture_city import A1, A2, B1, COUNTY_A, COUNTY_B, TODAY
 from tests.signin import as_user
@@ -79,6 +80,7 @@ def full_city(request, tmp_path_factory):
     url, drop = _make_database(request.param, tmp_path_factory)
     engine = db.make_engine(url)
     fixture_city.build(engine)
+    add_accountability_records(engine)  # receptions, referrals, 回访 … of both counties
     with engine.begin() as conn:
         city = scope_for(conn)
         pool = conn.execute(sa.select(cases.c.id, cases.c.case_no, cases.c.county_code)
@@ -204,6 +206,7 @@ PAGES = {  # page: its menu title and the permission it needs (streamlit_app.MEN
     "pages/leaders.py": ("领导包案", "view"), "pages/data_import.py": ("数据导入", "import"),
     "pages/settings.py": ("设置", "settings"), "pages/users.py": ("用户管理", "users"),
     "pages/audit_log.py": ("审计日志", "audit"), "pages/account.py": ("修改密码", None),
+    "pages/receptions.py": ("领导接访", "view"), "pages/referrals.py": ("纪委移送", "view"),
 }
 USERS = {"city": "city_user", "county": "county_a", "township": "town_a1", "supervision": "supervisor",
          "bureau": "bureau", "admin": "admin"}
@@ -300,6 +303,9 @@ COMMANDS = [
     (["user", "disable", "county_b"], "users"),
     (["audit", "list", "--json"], "audit"),
     (["verify-audit", "--json"], "audit"),
+    (["referral", "list", "--json"], "view"),
+    (["trace", "add", "C05", "--date", "2026-06-01", "--cause", "职能交叉", "--json"], "accountability"),
+    (["revisit", "add", "C01", "--date", "2026-06-01", "--way", "电话回访", "--json"], "revisit"),
 ]
 
 
