@@ -98,3 +98,19 @@ def refusal_message(actor: Actor, permission: str) -> str:
 def scope_message(actor: Actor) -> str:
     where = actor.scope.name if actor.scope else "（无）"
     return f"无权限：所请求的数据不在您的查看范围（{where}）内，未显示任何数据。请核对链接或区划代码。"
+
+# Early warnings (一单三推) and the backlog clearance targets: the bureau raises and
+# closes warnings and enters sensitive periods (so may the administrator); the
+# recipients (city leaders, counties, townships, the bureau) acknowledge and act.
+PERMISSION_NAMES.update({
+    "warn": "发布和关闭预警",
+    "respond": "签收和处置预警",
+    "sensitive": "设定敏感时期",
+})
+ROLE_PERMISSIONS.update({
+    "city": ROLE_PERMISSIONS["city"] | {"respond"},
+    "county": ROLE_PERMISSIONS["county"] | {"respond"},
+    "township": ROLE_PERMISSIONS["township"] | {"respond"},
+    "bureau": ROLE_PERMISSIONS["bureau"] | {"respond", "warn", "sensitive"},
+    "admin": ROLE_PERMISSIONS["admin"] | {"sensitive"},
+})
