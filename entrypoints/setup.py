@@ -82,6 +82,17 @@ def _sample_warnings(engine: Engine) -> None:
         new, _total = early_warning.raise_warnings(conn, config.today(), by="市信访局（示例数据）", now=audit.now())
     audit.record(engine, None, "warn", user_name=None, target=f"{config.today():%Y-%m-%d}",
                  detail=f"示例城市：发布 {new} 条预警")
+    # Backlog clearance targets of some counties (the others keep the default, the year end).
+    import datetime as dt
+
+    from dashboard.models import backlog_targets
+
+    today = config.today()
+    targets = {"990102": 210, "990103": 120, "990121": 120, "990122": 120, "990123": 150}
+    with engine.begin() as conn:
+        conn.execute(backlog_targets.insert(), [
+            {"region_code": code, "target_date": today + dt.timedelta(days=days), "set_by": "市信访局（示例数据）",
+             "set_at": audit.now()} for code, days in targets.items()])
 
 
 def ensure_database(engine: Engine, progress: Progress | None = None) -> bool:
