@@ -34,6 +34,7 @@ MENU = {
         ("pages/spot_check.py", "随机抽查", "spot_check", "draw"),
         ("pages/reminders.py", "催办", "reminders", "view"),
         ("pages/leaders.py", "领导包案", "leaders", "view"),
+        ("pages/warnings.py", "预警预测", "warnings", "view"),
     ],
     "管理": [
         ("pages/data_import.py", "数据导入", "data_import", "import"),

@@ -9,9 +9,13 @@ of w = 7 and 30 days ending on the day D:
   city's count in the w days ending on D-365 divided by its count in the 365 days
   before those, times 365/w. It carries the season (and the city's trend) into the
   expectation; clamped to [0.5, 2]; 1 when the history is shorter than two years;
-* expected E = (B + 0.5) × w / 365 × s (the half case keeps E above 0 for a cell
-  with an empty baseline);
-* p-value: the one-sided Poisson upper tail p = P(X ≥ O | mean E).
+* expected E = (B + 0.5) × w / 365 × s (shown, and used for the minimum ratio; the
+  half case keeps E above 0 for a cell with an empty baseline);
+* p-value: the one-sided conditional test of two Poisson rates. If the window's rate
+  is the baseline's (times s), then given the n = O + B cases of the cell, O follows a
+  binomial law with n trials and probability q = w·s / (w·s + 365); p = P(Bin(n, q) ≥ O).
+  Unlike a Poisson test against E it allows for the baseline being itself a count (an
+  estimate), which keeps the false-alarm rate at the stated level for small cells.
 
 A cell is flagged when O ≥ the minimum count, O ≥ ratio × E and p ≤ α / m, where m is
 the number of cells tested that day for that window (Bonferroni: the chance of any false
@@ -69,6 +73,22 @@ def poisson_upper_tail(observed: int, expected: float) -> float:
     return min(1.0, math.exp(log_first + math.log(total)))
 
 
+def binomial_upper_tail(observed: int, trials: int, probability: float) -> float:
+    """P(X ≥ observed) for X ~ Binomial(trials, probability), summed in log space."""
+    if observed <= 0:
+        return 1.0
+    if observed > trials or probability <= 0:
+        return 0.0
+    if probability >= 1:
+        return 1.0
+    log_p, log_q = math.log(probability), math.log1p(-probability)
+    base = math.lgamma(trials + 1)
+    logs = [base - math.lgamma(k + 1) - math.lgamma(trials - k + 1) + k * log_p + (trials - k) * log_q
+            for k in range(observed, trials + 1)]
+    top = max(logs)
+    return min(1.0, math.exp(top) * sum(math.exp(v - top) for v in logs))
+
+
 def seasonal_factor(city_daily: pd.Series, day: pd.Timestamp | object, window: int) -> float:
     """The city's season-and-trend factor for a window ending on `day` (see the module
     docstring). `city_daily`: cases per day indexed by date (missing days are 0)."""
@@ -102,7 +122,8 @@ def evaluate_cells(observed, baseline, window: int, *, seasonal: float = 1.0, se
     m = max(int(tests if tests is not None else len(observed)), 1)
     level = rule.alpha / m
     expected = expected_count(baseline, window, seasonal)
-    p_values = np.array([poisson_upper_tail(int(o), float(e)) for o, e in zip(observed, expected, strict=True)])
+    q = window * seasonal / (window * seasonal + BASELINE_DAYS)
+    p_values = np.array([binomial_upper_tail(int(o), int(o + b), q) for o, b in zip(observed, baseline, strict=True)])
     flagged = (observed >= rule.min_count[window]) & (observed >= rule.min_ratio * expected) & (p_values <= level)
     return pd.DataFrame({"observed": observed, "baseline": baseline, "expected": expected,
                          "p_value": p_values, "level": level, "flagged": flagged})

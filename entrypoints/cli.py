@@ -1200,6 +1200,7 @@ def cmd_warn(args) -> int:
     from dashboard import early_warning
     from dashboard.labels import WARNING_STATUS
     from dashboard.permissions import allowed
+    from queries.filters import Filters
     from queries.warnings import day_warnings
 
     engine = db.make_engine()
@@ -1215,7 +1216,7 @@ def cmd_warn(args) -> int:
     else:
         scope = _read_scope(engine, actor, None, f"warn {day}")
     with engine.connect() as conn:
-        frame = day_warnings(conn, scope, day)
+        frame = day_warnings(conn, scope, Filters(), day)
         if frame.empty and raised is None:
             frame = _preview_warnings(conn, scope, day)
         periods = early_warning.sensitive_on(conn, day)
@@ -1234,6 +1235,7 @@ def cmd_warn(args) -> int:
 
 
 def cmd_sensitive(args) -> int:
+    from queries.filters import Filters
     from queries.warnings import sensitive_period_list
 
     engine = db.make_engine()
@@ -1251,7 +1253,7 @@ def cmd_sensitive(args) -> int:
     else:
         scope = _read_scope(engine, actor, None, "sensitive list")
     with engine.connect() as conn:
-        frame = sensitive_period_list(conn, scope, config.today())
+        frame = sensitive_period_list(conn, scope, Filters(), config.today())
     payload = [{"id": int(r.id), "name": r.name, "starts_on": _iso(r.starts_on), "ends_on": _iso(r.ends_on),
                 "created_by": r.created_by, "current": bool(r.current)} for r in frame.itertuples()]
     _print(payload, args.json, "\n".join(
@@ -1261,6 +1263,7 @@ def cmd_sensitive(args) -> int:
 
 
 def cmd_forecast(args) -> int:
+    from queries.filters import Filters
     from queries.forecast import clearance_forecast
 
     engine = db.make_engine()
@@ -1268,7 +1271,7 @@ def cmd_forecast(args) -> int:
     today = config.today()
     scope = _read_scope(engine, actor, args.region, "forecast")
     with engine.connect() as conn:
-        frame = clearance_forecast(conn, scope, today)
+        frame = clearance_forecast(conn, scope, Filters(), today)
 
     def row_payload(r) -> dict:
         return {"region": r["region"], "region_name": r["region_name"], "unresolved": int(r["unresolved"]),

@@ -99,6 +99,8 @@ QUERY_SUBJECTS = {
     "queries.spot_check": (*CASE_DATA, "draws", "meetings"),
     "queries.meetings": (*CASE_DATA, "draws", "meetings"),
     "queries.supervision": (*CASE_DATA, "meetings"),
+    "queries.warnings": (*CASE_DATA, "warnings"),
+    "queries.forecast": (*CASE_DATA, "targets"),
 }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from dashboard import forecast as method
 from dashboard.models import backlog_targets, cases, regions
-from queries.filters import Scope, scope_condition
+from queries.filters import Filters, Scope, scope_condition
 
 COLUMNS = ["region", "region_name", "level", "unresolved", "weekly_pace", "pace_se", "projected_zero_date",
            "low", "high", "target_date", "target_set", "on_track"]
@@ -38,8 +38,10 @@ def _regions(conn: Connection, scope: Scope) -> list[tuple[str, str, str, str | 
     return out
 
 
-def weekly_backlog(conn: Connection, scope: Scope, as_of: dt.date, weeks: int = method.WEEKS) -> pd.DataFrame:
+def weekly_backlog(conn: Connection, scope: Scope, filters: Filters, as_of: dt.date | None = None,
+                   weeks: int = method.WEEKS) -> pd.DataFrame:
     """Unresolved backlog at each week end (long form: region, region_name, week_end, unresolved)."""
+    as_of = as_of or filters.as_of
     frame = _backlog(conn, scope, as_of)
     ends = method.week_ends(as_of, weeks)
     rows = []
@@ -52,12 +54,13 @@ def weekly_backlog(conn: Connection, scope: Scope, as_of: dt.date, weeks: int = 
     return pd.DataFrame(rows, columns=["region", "region_name", "level", "week_end", "unresolved"])
 
 
-def clearance_forecast(conn: Connection, scope: Scope, as_of: dt.date) -> pd.DataFrame:
+def clearance_forecast(conn: Connection, scope: Scope, filters: Filters, as_of: dt.date | None = None) -> pd.DataFrame:
     """One row for the scope's region and one per county in it: unresolved backlog, weekly
     pace (net of new backlog), projected zero date with its band, target date (set or
     the default end of year) and whether the pace reaches it. Counties that miss their
     target come first (then the latest projected date), after the scope's own row."""
-    weekly = weekly_backlog(conn, scope, as_of)
+    as_of = as_of or filters.as_of
+    weekly = weekly_backlog(conn, scope, filters, as_of)
     targets = dict(conn.execute(sa.select(backlog_targets.c.region_code, backlog_targets.c.target_date)).all())
     rows = []
     for code, name, level, target_of in _regions(conn, scope):

@@ -43,23 +43,26 @@ def _frame(conn: Connection, stmt) -> pd.DataFrame:
     return frame[WARNING_COLUMNS]
 
 
-def day_warnings(conn: Connection, scope: Scope, on: dt.date) -> pd.DataFrame:
-    """The warnings raised on `on` in the scope, strongest evidence first."""
+def day_warnings(conn: Connection, scope: Scope, filters: Filters, on: dt.date | None = None) -> pd.DataFrame:
+    """The warnings raised on `on` (default: the period end) in the scope, strongest evidence first."""
+    on = on or filters.as_of
     stmt = _warning_select(scope, early_warnings.c.raised_on == on).order_by(
         early_warnings.c.p_value, early_warnings.c.id)
     return _frame(conn, stmt)
 
 
-def open_warnings(conn: Connection, scope: Scope, as_of: dt.date) -> pd.DataFrame:
-    """Warnings raised on or before `as_of` and not closed, newest first."""
+def open_warnings(conn: Connection, scope: Scope, filters: Filters, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Warnings raised on or before `as_of` (default: the period end) and not closed, newest first."""
+    as_of = as_of or filters.as_of
     stmt = _warning_select(scope, early_warnings.c.raised_on <= as_of, early_warnings.c.status != "closed").order_by(
         early_warnings.c.raised_on.desc(), early_warnings.c.p_value, early_warnings.c.id)
     return _frame(conn, stmt)
 
 
-def deliveries(conn: Connection, scope: Scope, as_of: dt.date) -> pd.DataFrame:
+def deliveries(conn: Connection, scope: Scope, filters: Filters, as_of: dt.date | None = None) -> pd.DataFrame:
     """The pushes the scope answers for, of warnings raised on or before `as_of` that are
     open or were raised on that day, with the time to acknowledge and to act (hours)."""
+    as_of = as_of or filters.as_of
     d = warning_deliveries
     stmt = (sa.select(d.c.id.label("delivery_id"), d.c.warning_id, d.c.recipient, d.c.recipient_name,
                       d.c.region_code.label("recipient_region"), d.c.delivered_at, d.c.acknowledged_at,
@@ -111,8 +114,11 @@ def warning_counts(conn: Connection, scope: Scope, filters: Filters) -> dict:
             "mean_hours_to_acknowledge": mean_hours("acknowledged_at"), "mean_hours_to_act": mean_hours("acted_at")}
 
 
-def sensitive_period_list(conn: Connection, scope: Scope, as_of: dt.date) -> pd.DataFrame:
-    """The sensitive periods (city-wide, no case data), those not over by `as_of` first."""
+def sensitive_period_list(conn: Connection, scope: Scope | None, filters: Filters,
+                          as_of: dt.date | None = None) -> pd.DataFrame:
+    """The sensitive periods (city-wide, no case data), latest first; `current`: `as_of`
+    (default: the period end) lies in it."""
+    as_of = as_of or filters.as_of
     frame = pd.DataFrame(conn.execute(sa.select(sensitive_periods.c.id, sensitive_periods.c.name,
                                                 sensitive_periods.c.starts_on, sensitive_periods.c.ends_on,
                                                 sensitive_periods.c.created_by)

@@ -204,6 +204,7 @@ PAGES = {  # page: its menu title and the permission it needs (streamlit_app.MEN
     "pages/leaders.py": ("领导包案", "view"), "pages/data_import.py": ("数据导入", "import"),
     "pages/settings.py": ("设置", "settings"), "pages/users.py": ("用户管理", "users"),
     "pages/audit_log.py": ("审计日志", "audit"), "pages/account.py": ("修改密码", None),
+    "pages/warnings.py": ("预警预测", "view"),
 }
 USERS = {"city": "city_user", "county": "county_a", "township": "town_a1", "supervision": "supervisor",
          "bureau": "bureau", "admin": "admin"}

@@ -32,15 +32,15 @@ OTHER_COUNTY_NAME = "云溪区"
 
 # The menu in the order the sidebar lists it (streamlit_app.MENU), by section.
 BOARD = ["总览", "积案热力图", "三色督办", "逐级下钻", "排名", "案件详情"]
-READER = [*BOARD, "催办", "领导包案", "修改密码"]
+READER = [*BOARD, "催办", "领导包案", "预警预测", "修改密码"]
 ROLES = {
     # user: (menu, sections shown, display name, "role · region"; None: looked up)
     "demo-city": (READER, {"看板", "督查", "账号"}, "市领导（演示）", "市领导 · 云溪市"),
     "demo-county": (READER, {"看板", "督查", "账号"}, "临江县领导（演示）", "县领导 · 临江县"),
     "demo-township": (READER, {"看板", "督查", "账号"}, "乡镇干部（演示）", None),
-    "demo-supervision": ([*BOARD, "随机抽查", "催办", "领导包案", "修改密码"], {"看板", "督查", "账号"},
+    "demo-supervision": ([*BOARD, "随机抽查", "催办", "领导包案", "预警预测", "修改密码"], {"看板", "督查", "账号"},
                          "市委督查室（演示）", "督查室 · 云溪市"),
-    "demo-bureau": ([*BOARD, "催办", "领导包案", "数据导入", "设置", "修改密码"], {"看板", "督查", "管理", "账号"},
+    "demo-bureau": ([*BOARD, "催办", "领导包案", "预警预测", "数据导入", "设置", "修改密码"], {"看板", "督查", "管理", "账号"},
                     "市信访局（演示）", "信访局 · 云溪市"),
     "demo-admin": (["用户管理", "审计日志", "修改密码"], {"管理", "账号"}, "系统管理员（演示）", "管理员 · —"),
 }
