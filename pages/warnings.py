@@ -54,15 +54,26 @@ with warning_tab:
     if shown.empty:
         st.success("目前没有未关闭的预警：各乡镇各领域近 7 日、30 日信访量均未显著高于基线。")
     else:
+        badge = {"raised": "red", "acknowledged": "orange", "acting": "blue", "closed": "gray"}
+        for row in shown.head(30).itertuples():
+            with st.container(border=True):
+                left, right = st.columns([6, 1])
+                left.markdown(
+                    f"**{widgets.plain(row.county_name)}{widgets.plain(row.region_name)} · {row.domain_name}**"
+                    f"　预警 \\#{row.id}，{row.raised_on:%m月%d日}发布" + ("（敏感时期）" if row.sensitive else "") + "  \n"
+                    f"近 {row.window_days} 日登记 **{row.observed}** 件，按前 12 个月同期水平预期约 {row.expected:.1f} 件"
+                    f"（p = {row.p_value:.1e}）")
+                right.markdown(f":{badge.get(row.status, 'gray')}-badge[{WARNING_STATUS[row.status]}]")
+        if len(shown) > 30:
+            st.caption(f"另有 {len(shown) - 30} 条较早的未关闭预警，见下载的清单。")
         table = pd.DataFrame({
             "编号": shown["id"], "发布日期": shown["raised_on"], "县区": shown["county_name"],
-            "乡镇（街道）": shown["region_name"], "问题": shown["domain_name"],
-            "时间窗": shown["window_days"].map(lambda d: f"近 {d} 日"), "登记件数": shown["observed"],
-            "预期件数": shown["expected"].round(1), "p 值": shown["p_value"].map(lambda p: f"{p:.1e}"),
+            "乡镇（街道）": shown["region_name"], "问题": shown["domain_name"], "时间窗（日）": shown["window_days"],
+            "登记件数": shown["observed"], "预期件数": shown["expected"].round(2), "p 值": shown["p_value"],
             "状态": shown["status"].map(WARNING_STATUS),
         })
-        st.dataframe(table, hide_index=True, key="warning_table", width="stretch",
-                     height=min(38 * (len(table) + 1), 420))
+        widgets.download_buttons(table, "未关闭预警", f"未关闭预警 · {scope.name} · 截至 {today:%Y-%m-%d}",
+                                 key="warning_download")
         st.caption("预警针对地区和问题，不涉及具体信访人。预期件数：前 12 个月的同窗口水平按全市季节因子调整；"
                    "p 值越小，增幅越不可能是偶然波动。")
 

@@ -301,6 +301,9 @@ COMMANDS = [
     (["user", "disable", "county_b"], "users"),
     (["audit", "list", "--json"], "audit"),
     (["verify-audit", "--json"], "audit"),
+    (["warn", "--json"], "view"),
+    (["forecast", "--json"], "view"),
+    (["sensitive", "add", "--name", "两会", "--from", "2026-06-29", "--to", "2026-07-03", "--json"], "sensitive"),
 ]
 
 
