@@ -18,6 +18,13 @@ from queries.warnings import deliveries, open_warnings, sensitive_period_list, w
 ensure_navigation()
 actor = session.require("view")
 
+
+def tile(column, title: str, value: str, note: str | None = None, help: str | None = None,
+         color: str = "off") -> None:
+    """A figure with a note under it (not a change: no arrow)."""
+    column.metric(title, value, delta=note, help=help, border=True, delta_color=color, delta_arrow="off")
+
+
 scope = widgets.current_scope()
 filters = widgets.current_filters()
 today = config.today()
@@ -43,13 +50,13 @@ with warning_tab:
     today_count = int((shown["raised_on"] == today).sum()) if not shown.empty else 0
     counts = widgets.run_query(warning_counts, scope, filters)
     tiles = st.columns(4)
-    widgets.kpi_tile(tiles[0], "今日预警（条）", f"{today_count}")
-    widgets.kpi_tile(tiles[1], "未关闭预警（条）", f"{len(shown)}")
-    widgets.kpi_tile(tiles[2], "期内预警（条）", f"{counts['warnings']}",
-                     f"已关闭 {counts['by_status']['closed']} 条", delta_color="off")
+    tile(tiles[0], "今日预警（条）", f"{today_count}")
+    tile(tiles[1], "未关闭预警（条）", f"{len(shown)}")
+    tile(tiles[2], "期内预警（条）", f"{counts['warnings']}",
+                     f"已关闭 {counts['by_status']['closed']} 条")
     hours = counts["mean_hours_to_acknowledge"]
-    widgets.kpi_tile(tiles[3], "平均签收用时", "—" if hours is None else f"{hours:.1f} 小时",
-                     f"已签收 {counts['pushes_acknowledged']} / {counts['pushes']} 次推送", delta_color="off",
+    tile(tiles[3], "平均签收用时", "—" if hours is None else f"{hours:.1f} 小时",
+                     f"已签收 {counts['pushes_acknowledged']} / {counts['pushes']} 次推送",
                      help="期内预警推送到本地区各接收方后，到签收的平均小时数（未签收的不计）")
     if shown.empty:
         st.success("目前没有未关闭的预警：各乡镇各领域近 7 日、30 日信访量均未显著高于基线。")
@@ -176,15 +183,14 @@ with forecast_tab:
         return "按当前进度无法清零" if row["projected_zero_date"] is None else f"{row['projected_zero_date']:%Y-%m-%d}"
 
     tiles = st.columns(4)
-    widgets.kpi_tile(tiles[0], "未化解积案（件）", f"{int(own['unresolved'])}")
-    widgets.kpi_tile(tiles[1], "每周净化解（件）", f"{own['weekly_pace']:.1f}", f"±{1.96 * own['pace_se']:.1f}",
-                     delta_color="off", help="近 12 周每周末未化解积案的直线拟合斜率（取负），已扣除新增积案")
-    widgets.kpi_tile(tiles[2], "预计清零", when(own),
+    tile(tiles[0], "未化解积案（件）", f"{int(own['unresolved'])}")
+    tile(tiles[1], "每周净化解（件）", f"{own['weekly_pace']:.1f}", f"±{1.96 * own['pace_se']:.1f}",
+                     help="近 12 周每周末未化解积案的直线拟合斜率（取负），已扣除新增积案")
+    tile(tiles[2], "预计清零", when(own),
                      None if own["projected_zero_date"] is None else
-                     f"区间 {own['low']:%Y-%m-%d} ~ {'不确定' if own['high'] is None else format(own['high'], '%Y-%m-%d')}",
-                     delta_color="off")
-    widgets.kpi_tile(tiles[3], "清零目标", f"{own['target_date']:%Y-%m-%d}",
-                     "可按期清零" if own["on_track"] else "将超期", delta_color="normal" if own["on_track"] else "inverse")
+                     f"区间 {own['low']:%Y-%m-%d} ~ {'不确定' if own['high'] is None else format(own['high'], '%Y-%m-%d')}")
+    tile(tiles[3], "清零目标", f"{own['target_date']:%Y-%m-%d}",
+                     "可按期清零" if own["on_track"] else "将超期", color="green" if own["on_track"] else "red")
     if len(rest):
         if len(missing):
             st.error(f"按当前进度将超过清零目标的县区：{'、'.join(missing['region_name'])}（列在表首）")
@@ -199,13 +205,32 @@ with forecast_tab:
         "能否按期": table["on_track"].map({True: "可按期", False: "将超期"}),
     }), hide_index=True, key="forecast_table", width="stretch")
     chart = weekly if len(rest) == 0 else weekly[weekly["level"] != "city"]
-    st.altair_chart(alt.Chart(chart).mark_line(point=True).encode(
-        x=alt.X("week_end:T", title="周末日期", axis=alt.Axis(format="%m-%d")),
-        y=alt.Y("unresolved:Q", title="未化解积案（件）"),
-        color=alt.Color("region_name:N", title=None, legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("region_name:N", title="地区"), alt.Tooltip("week_end:T", title="周末", format="%Y-%m-%d"),
-                 alt.Tooltip("unresolved:Q", title="未化解")],
-    ).properties(height=300), width="stretch")
+    # The projection: from today's level straight to the projected zero date (dashed).
+    projected = [
+        {"region_name": r["region_name"], "week_end": d, "unresolved": v}
+        for r in table.to_dict("records") if r["projected_zero_date"] is not None
+        for d, v in ((today, r["unresolved"]), (r["projected_zero_date"], 0))
+    ]
+    color = alt.Color("region_name:N", title=None, legend=alt.Legend(orient="top"))
+    layers = [
+        alt.Chart(chart).mark_line(point=True).encode(
+            x=alt.X("week_end:T", title="日期", axis=alt.Axis(format="%Y-%m-%d", tickCount=8)),
+            y=alt.Y("unresolved:Q", title="未化解积案（件）"), color=color,
+            tooltip=[alt.Tooltip("region_name:N", title="地区"),
+                     alt.Tooltip("week_end:T", title="周末", format="%Y-%m-%d"),
+                     alt.Tooltip("unresolved:Q", title="未化解")]),
+    ]
+    if projected:
+        layers.append(alt.Chart(pd.DataFrame(projected)).mark_line(strokeDash=[6, 4]).encode(
+            x="week_end:T", y="unresolved:Q", color=color,
+            tooltip=[alt.Tooltip("region_name:N", title="地区"),
+                     alt.Tooltip("week_end:T", title="预计", format="%Y-%m-%d")]))
+    if len(table) == 1:
+        layers.append(alt.Chart(pd.DataFrame({"target": [table.iloc[0]["target_date"]]})).mark_rule(
+            color="#c0392b", strokeWidth=2).encode(x="target:T", tooltip=[alt.Tooltip("target:T", title="清零目标",
+                                                                                     format="%Y-%m-%d")]))
+    st.altair_chart(alt.layer(*layers).properties(height=300), width="stretch")
+    st.caption("实线：近 12 周每周末的未化解积案；虚线：按当前进度的清零预测" + ("；红线：清零目标日期。" if len(table) == 1 else "。"))
     st.caption("方法：取近 12 周每周末的未化解积案数做最小二乘直线，斜率取负为每周净化解量（化解减新增）；"
                "预计清零日期 = 现有积案 ÷ 每周净化解量；区间按净化解量 ± 1.96 倍标准误计算；净化解量不为正时无法清零。")
     if allowed(actor, "settings"):
