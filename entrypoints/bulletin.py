@@ -163,7 +163,7 @@ def summary_text(data: dict) -> str:
     unresolved = f["backlog_total"] - f["backlog_resolved"]
     yoy = "" if f["yoy"] is None else f"，同比{'上升' if f['yoy'] > 0 else '下降' if f['yoy'] < 0 else '持平'} {abs(f['yoy']):.1%}"
     return (
-        f"{start.month}月（{start:%Y年%m月%d日}至{end:%Y年%m月%d日}），{f['region_name']}共登记信访事项 {f['total']} 件{yoy}"
+        f"{start.month}月（{start.year}年{start.month}月{start.day}日至{end.year}年{end.month}月{end.day}日），{f['region_name']}共登记信访事项 {f['total']} 件{yoy}"
         f"{_change_count(f['total'], b['total'])}；其中网上信访占 {percent(f['online_share'])}。"
         f"及时受理率 {percent(f['timely_acceptance_rate'])}{_change_points(f['timely_acceptance_rate'], b['timely_acceptance_rate'])}；"
         f"按期办结率 {percent(f['on_time_closure_rate'])}{_change_points(f['on_time_closure_rate'], b['on_time_closure_rate'])}；"
@@ -356,7 +356,8 @@ def warning_notice_docx(warning: dict, pushes: list[dict], *, city_name: str) ->
     _paragraph(doc, "信访预警提示单", font=TITLE_FONT, size=22, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     _paragraph(doc, f"编号：{warning['raised_on']:%Y%m%d}-{int(warning['id']):04d}　　{city_name}信访局", size=14,
                align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
-    text = (f"{warning['raised_on']:%Y年%m月%d日}监测：{warning['county_name']}{warning['region_name']}"
+    day = warning["raised_on"]
+    text = (f"{day.year}年{day.month}月{day.day}日监测：{warning['county_name']}{warning['region_name']}"
             f"{warning['domain_name']}类信访近 {warning['window_days']} 日登记 {warning['observed']} 件，"
             f"按前 12 个月同期水平（经季节调整）预期约 {warning['expected']:.1f} 件，增幅显著"
             f"（单侧泊松检验 p = {warning['p_value']:.1e}）。"

@@ -184,7 +184,7 @@ with forecast_tab:
 
     tiles = st.columns(4)
     tile(tiles[0], "未化解积案（件）", f"{int(own['unresolved'])}")
-    tile(tiles[1], "每周净化解（件）", f"{own['weekly_pace']:.1f}", f"±{1.96 * own['pace_se']:.1f}",
+    tile(tiles[1], "每周净化解（件）", f"{own['weekly_pace']:.1f}", f"约 95% 区间 ±{1.96 * own['pace_se']:.1f}",
                      help="近 12 周每周末未化解积案的直线拟合斜率（取负），已扣除新增积案")
     tile(tiles[2], "预计清零", when(own),
                      None if own["projected_zero_date"] is None else

@@ -209,3 +209,40 @@ def test_sensitive_periods_by_the_bureau_or_the_administrator(city):
     with city.connect() as conn:
         assert early_warning.sensitive_on(conn, dt.date(2026, 3, 5)) == ["两会"]
         assert early_warning.sensitive_on(conn, dt.date(2026, 3, 12)) == []
+
+
+def test_the_queries_show_each_scope_its_own_warnings_and_pushes(city):
+    from docx import Document
+
+    from entrypoints.bulletin import warning_notice_docx
+    from queries.filters import Filters
+    from queries.warnings import day_warnings, deliveries, warning_counts
+
+    day = fixture_city.TODAY
+    actions.raise_warnings(city, _actor(city, "bureau"), day, day)
+    with city.connect() as conn:
+        seen = {code: day_warnings(conn, scope_for(conn, code), Filters(), day)
+                for code in (CITY, COUNTY_A, COUNTY_B, A1, A2)}
+        pushes = {code: deliveries(conn, scope_for(conn, code), Filters(), day) for code in (CITY, COUNTY_A, A1, B1)}
+        counts = warning_counts(conn, scope_for(conn, COUNTY_A), Filters(date_from=day, date_to=day))
+    # 8 cases in the last week with no baseline: both the 7-day and the 30-day window flag it
+    assert [len(seen[c]) for c in (CITY, COUNTY_A, COUNTY_B, A1, A2)] == [2, 2, 0, 2, 0]
+    assert sorted(seen[A1]["window_days"]) == [7, 30]
+    row = seen[A1][seen[A1]["window_days"] == 7].iloc[0]
+    assert (row["region_name"], row["domain_name"], row["window_days"], row["observed"]) == ("东门街道", "自然资源", 7, 8)
+    # the city sees all three pushes; 甲区 and 东门街道 the territory's (the competent unit is the city's
+    # 自然资源局, named on the fixture's land cases); 乙县's township none
+    assert sorted(pushes[CITY]["recipient"]) == ["city", "city", "competent", "competent", "territory", "territory"]
+    assert set(pushes[CITY].loc[pushes[CITY]["recipient"] == "competent", "recipient_name"]) == {"测试市自然资源局"}
+    assert pushes[COUNTY_A]["recipient"].tolist() == ["territory"] * 2 == pushes[A1]["recipient"].tolist()
+    assert pushes[B1].empty
+    assert counts["warnings"] == 2 and counts["pushes"] == 2 and counts["mean_hours_to_acknowledge"] is None
+    # the notice names the place and the issue, no case and no person
+    own = pushes[CITY][pushes[CITY]["warning_id"] == row["id"]]
+    content = warning_notice_docx(row.to_dict(), own.to_dict("records"), city_name="测试市")
+    import io
+
+    text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+    table = "\n".join(c.text for t in Document(io.BytesIO(content)).tables for r in t.rows for c in r.cells)
+    assert "甲区东门街道自然资源类信访近 7 日登记 8 件" in text and "测试市自然资源局" in table
+    assert "S0" not in text + table and "测试人" not in text + table
