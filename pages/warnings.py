@@ -52,7 +52,7 @@ with warning_tab:
     tiles = st.columns(4)
     tile(tiles[0], "今日预警（条）", f"{today_count}")
     tile(tiles[1], "未关闭预警（条）", f"{len(shown)}")
-    tile(tiles[2], "期内预警（条）", f"{counts['warnings']}",
+    tile(tiles[2], "本期预警（条）", f"{counts['warnings']}",
                      f"已关闭 {counts['by_status']['closed']} 条")
     hours = counts["mean_hours_to_acknowledge"]
     tile(tiles[3], "平均签收用时", "—" if hours is None else f"{hours:.1f} 小时",

@@ -246,3 +246,47 @@ def test_the_queries_show_each_scope_its_own_warnings_and_pushes(city):
     table = "\n".join(c.text for t in Document(io.BytesIO(content)).tables for r in t.rows for c in r.cells)
     assert "甲区东门街道自然资源类信访近 7 日登记 8 件" in text and "测试市自然资源局" in table
     assert "S0" not in text + table and "测试人" not in text + table
+
+
+# ------------------------------------------------------------------ the page
+
+
+def test_the_page_raises_acknowledges_and_acts(app_env):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.signin import as_user
+
+    app = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+    engine = db.make_engine(app_env)
+    day = fixture_city.TODAY
+    with engine.begin() as conn:
+        conn.execute(cases.insert(), [fixture_city._case(f"S{i:02d}", day - dt.timedelta(days=i % 7), "online", A1,
+                                                         "land", 1) for i in range(8)])
+    bureau = as_user(AppTest.from_file(app, default_timeout=60), "bureau")
+    bureau.run()
+    bureau.switch_page("pages/warnings.py").run()
+    assert not bureau.exception, [e.value for e in bureau.exception]
+    bureau.button(key="warn_raise").click().run()
+    assert not bureau.exception, [e.value for e in bureau.exception]
+    assert any("本次新发布 2 条" in s.value for s in bureau.success)
+    town = as_user(AppTest.from_file(app, default_timeout=60), "town_a1")
+    town.run()
+    town.switch_page("pages/warnings.py").run()
+    assert not town.exception, [e.value for e in town.exception]
+    assert all(b.key != "warn_raise" for b in town.button)  # only the bureau raises
+    markdown = " ".join(m.value for m in town.markdown)
+    assert "东门街道" in markdown and "自然资源" in markdown
+    town.button(key="push_ack").click().run()
+    assert not town.exception, [e.value for e in town.exception]
+    town.text_area(key="push_note").input("已组织专班入户走访")
+    town.button(key="push_act").click().run()
+    assert not town.exception, [e.value for e in town.exception]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(warning_deliveries.c.acknowledged_by, warning_deliveries.c.action_note)
+                            .where(warning_deliveries.c.recipient == "territory")
+                            .order_by(warning_deliveries.c.id)).all()
+    engine.dispose()
+    assert any(r.acknowledged_by is not None for r in rows)
+    assert any(r.action_note == "已组织专班入户走访" for r in rows)
