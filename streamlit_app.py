@@ -36,6 +36,7 @@ MENU = {
         ("pages/leaders.py", "领导包案", "leaders", "view"),
         ("pages/receptions.py", "领导接访", "receptions", "view"),
         ("pages/referrals.py", "纪委移送", "referrals", "view"),
+        ("pages/warnings.py", "预警预测", "warnings", "view"),
     ],
     "管理": [
         ("pages/data_import.py", "数据导入", "data_import", "import"),

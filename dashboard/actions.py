@@ -731,3 +731,124 @@ def import_records(engine: Engine, actor: Actor, kind: str, rows: list[list], *,
                      f"写入 {result.written}，拒绝 {len(result.rejected)}"
                      + (f"（其中 {result.outside} 行不在查看范围内）" if result.outside else ""))
     return result
+# ------------------------------------------------------------------ early warnings (一单三推)
+
+
+@action("warnings")
+def raise_warnings(engine: Engine, actor: Actor, on: dt.date, today: dt.date) -> tuple[int, int]:
+    """Raise the warnings of the day `on` for the whole city (idempotent per day: only
+    what is not stored yet is added). Only a city-wide actor raises them."""
+    from dashboard import early_warning
+
+    require(engine, actor, "warn", action_name="warn", target=f"{on:%Y-%m-%d}")
+    if on > today:
+        raise ActionError(f"{on:%Y-%m-%d} 还没到，预警只能在当天或之前的日期发布。")
+    if actor.scope is None or actor.scope.level != "city":
+        audit.record(engine, actor, "warn", target=f"{on:%Y-%m-%d}", outcome="denied", detail="预警按全市发布")
+        raise Refused(scope_message(actor))
+    with engine.begin() as conn:
+        new, total = early_warning.raise_warnings(conn, on, by=actor.label, now=audit.now())
+        audit.append(conn, actor, "warn", target=f"{on:%Y-%m-%d}", detail=f"新发布 {new} 条，当日共 {total} 条")
+    return new, total
+
+
+def _delivery_region(engine: Engine, delivery_id: int) -> tuple[str, int]:
+    from dashboard import early_warning
+
+    with engine.connect() as conn:
+        try:
+            row = early_warning.delivery(conn, delivery_id)
+        except early_warning.WarningError as error:
+            raise ActionError(str(error)) from None
+    return row["region_code"], int(row["warning_id"])
+
+
+@action("warnings")
+def acknowledge_warning(engine: Engine, actor: Actor, delivery_id: int) -> None:
+    """A recipient acknowledges (签收) the warning pushed to it; the recipient's region
+    must lie in the actor's scope."""
+    from dashboard import early_warning
+
+    require(engine, actor, "respond", action_name="warn_ack", target=f"预警推送 #{delivery_id}")
+    region_code, warning_id = _delivery_region(engine, delivery_id)
+    require_region(engine, actor, region_code, action_name="warn_ack", target=f"预警 #{warning_id}")
+    with engine.begin() as conn:
+        try:
+            early_warning.acknowledge(conn, delivery_id, by=actor.label, now=audit.now())
+        except early_warning.WarningError as error:
+            raise ActionError(str(error)) from None
+        audit.append(conn, actor, "warn_ack", target=f"预警 #{warning_id}", detail=f"推送 #{delivery_id}")
+
+
+@action("warnings")
+def act_on_warning(engine: Engine, actor: Actor, delivery_id: int, note: str) -> None:
+    """A recipient reports what it did about the warning (处置)."""
+    from dashboard import early_warning
+
+    require(engine, actor, "respond", action_name="warn_act", target=f"预警推送 #{delivery_id}")
+    region_code, warning_id = _delivery_region(engine, delivery_id)
+    require_region(engine, actor, region_code, action_name="warn_act", target=f"预警 #{warning_id}")
+    with engine.begin() as conn:
+        try:
+            early_warning.act(conn, delivery_id, note, by=actor.label, now=audit.now())
+        except early_warning.WarningError as error:
+            raise ActionError(str(error)) from None
+        audit.append(conn, actor, "warn_act", target=f"预警 #{warning_id}",
+                     detail=f"推送 #{delivery_id}：{(note or '').strip()[:200]}")
+
+
+@action("warnings")
+def close_warning(engine: Engine, actor: Actor, warning_id: int, note: str) -> None:
+    """The bureau closes a warning (销号) with a reason."""
+    from dashboard import early_warning
+
+    require(engine, actor, "warn", action_name="warn_close", target=f"预警 #{warning_id}")
+    with engine.connect() as conn:
+        try:
+            region_code = early_warning.warning_row(conn, warning_id)["region_code"]
+        except early_warning.WarningError as error:
+            raise ActionError(str(error)) from None
+    require_region(engine, actor, region_code, action_name="warn_close", target=f"预警 #{warning_id}")
+    with engine.begin() as conn:
+        try:
+            early_warning.close(conn, warning_id, note, by=actor.label, now=audit.now())
+        except early_warning.WarningError as error:
+            raise ActionError(str(error)) from None
+        audit.append(conn, actor, "warn_close", target=f"预警 #{warning_id}", detail=(note or "").strip()[:200])
+
+
+@action("warnings")
+def add_sensitive_period(engine: Engine, actor: Actor, name: str, starts_on: dt.date, ends_on: dt.date) -> int:
+    """A sensitive period: on its days the warning thresholds are lower."""
+    from dashboard import early_warning
+
+    require(engine, actor, "sensitive", action_name="sensitive", target=name)
+    with engine.begin() as conn:
+        try:
+            period_id = early_warning.add_sensitive_period(conn, name, starts_on, ends_on, by=actor.label,
+                                                           now=audit.now())
+        except early_warning.WarningError as error:
+            raise ActionError(str(error)) from None
+        audit.append(conn, actor, "sensitive", target=name.strip(), detail=f"{starts_on} 至 {ends_on}")
+    return period_id
+
+
+@action("targets")
+def set_backlog_target(engine: Engine, actor: Actor, region_code: str, target_date: dt.date,
+                       today: dt.date) -> None:
+    """The date by which a county (or the city) is to clear its backlog (积案清零)."""
+    from dashboard.models import backlog_targets
+
+    require(engine, actor, "settings", action_name="backlog_target", target=region_code)
+    require_region(engine, actor, region_code, action_name="backlog_target")
+    with engine.connect() as conn:
+        level = conn.execute(sa.select(regions.c.level).where(regions.c.code == region_code)).scalar()
+    if level not in ("city", "county"):
+        raise ActionError(f"积案清零目标按县区（或全市）设定，{region_code} 不是县区代码。")
+    if target_date < today:
+        raise ActionError(f"目标日期 {target_date} 早于今天（{today}），请填写今天或以后的日期。")
+    with engine.begin() as conn:
+        conn.execute(backlog_targets.delete().where(backlog_targets.c.region_code == region_code))
+        conn.execute(backlog_targets.insert().values(region_code=region_code, target_date=target_date,
+                                                     set_by=actor.label, set_at=audit.now()))
+        audit.append(conn, actor, "backlog_target", target=region_code, detail=f"清零目标 {target_date}")

@@ -33,6 +33,8 @@ ACTIONS = {
     "calendar": "导入节假日", "attach": "上传附件", "user_add": "新建用户", "user_disable": "停用用户",
     "user_enable": "启用用户", "user_reset": "重置密码", "init": "建库", "read": "命令行查询",
 }
+ACTIONS.update({"warn": "发布预警", "warn_ack": "签收预警", "warn_act": "处置预警", "warn_close": "关闭预警",
+                "sensitive": "设定敏感时期", "backlog_target": "设定积案清零目标"})
 OUTCOMES = {"ok": "成功", "denied": "拒绝", "failed": "失败"}
 
 

@@ -95,3 +95,10 @@ def days_left_text(days_left: int | None) -> str:
     if days < 0:
         return f"已超期 {-days} 天"
     return "今日到期" if days == 0 else f"剩余 {days} 天"
+
+# Early warnings (一单三推): the cells a warning can be about, its status and recipients.
+COLLECTIVE_VISIT, ESCALATED = "collective_visit", "escalated"
+WARNING_DOMAINS = {**DOMAINS, COLLECTIVE_VISIT: "集体访", ESCALATED: "越级访"}
+WARNING_STATUS = {"raised": "待签收", "acknowledged": "已签收", "acting": "处置中", "closed": "已关闭",
+                  "preview": "未发布（预览）"}
+WARNING_RECIPIENTS = {"city": "市委、市政府", "territory": "属地党委政府", "competent": "主管部门"}

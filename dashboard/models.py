@@ -610,3 +610,105 @@ referrals = Referral.__table__
 traces = Trace.__table__
 accountability_records = AccountabilityRecord.__table__
 revisits = Revisit.__table__
+
+
+# ------------------------------------------------------------------ early warnings (一单三推)
+
+
+class EarlyWarning(Base):
+    """One early warning (一单): a significant rise of cases in a township × domain (or
+    of its collective or escalated visits) over a 7- or 30-day window on the day it was
+    raised (`dashboard.warnings_rule`). About a place and an issue, never a person.
+    Status: raised → acknowledged → acting → closed."""
+
+    __tablename__ = "early_warnings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raised_on: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)  # township
+    county_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    domain: Mapped[str] = mapped_column(sa.String(20))  # a domain code, collective_visit or escalated
+    window_days: Mapped[int] = mapped_column(sa.Integer)
+    observed: Mapped[int] = mapped_column(sa.Integer)
+    baseline: Mapped[int] = mapped_column(sa.Integer)
+    expected: Mapped[float] = mapped_column(sa.Float)
+    p_value: Mapped[float] = mapped_column(sa.Float)
+    level: Mapped[float] = mapped_column(sa.Float)  # α / m the p-value was compared with
+    sensitive: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    status: Mapped[str] = mapped_column(sa.String(12), default="raised")
+    raised_by: Mapped[str] = mapped_column(sa.String(50))
+    raised_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+
+    __table_args__ = (
+        sa.UniqueConstraint("raised_on", "region_code", "domain", "window_days", name="uq_early_warning"),
+    )
+
+
+class WarningDelivery(Base):
+    """One of the three pushes (三推) of a warning: the city's leaders, the township's
+    party committee and government, the competent unit. `region_code`: whose users
+    receive it (the city, the township, the unit's region)."""
+
+    __tablename__ = "warning_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warning_id: Mapped[int] = mapped_column(sa.ForeignKey("early_warnings.id"), index=True)
+    recipient: Mapped[str] = mapped_column(sa.String(12))  # city / territory / competent
+    recipient_name: Mapped[str] = mapped_column(sa.String(100))
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("units.id"))
+    delivered_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(50))
+    acted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+    acted_by: Mapped[str | None] = mapped_column(sa.String(50))
+    action_note: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.UniqueConstraint("warning_id", "recipient", name="uq_warning_delivery"),)
+
+
+class WarningEvent(Base):
+    """The status history of a warning (append-only): raised, acknowledged, acted, closed."""
+
+    __tablename__ = "warning_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    warning_id: Mapped[int] = mapped_column(sa.ForeignKey("early_warnings.id"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(sa.ForeignKey("warning_deliveries.id"))
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+    actor: Mapped[str] = mapped_column(sa.String(50))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SensitivePeriod(Base):
+    """A sensitive period (重大敏感时期) entered by the bureau or an administrator: the
+    warning thresholds are lower on its days (both ends included)."""
+
+    __tablename__ = "sensitive_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+    starts_on: Mapped[dt.date] = mapped_column(sa.Date)
+    ends_on: Mapped[dt.date] = mapped_column(sa.Date)
+    created_by: Mapped[str] = mapped_column(sa.String(50))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+class BacklogTarget(Base):
+    """The date by which a county (or the city) is to clear its backlog (积案清零目标)."""
+
+    __tablename__ = "backlog_targets"
+
+    region_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), primary_key=True)
+    target_date: Mapped[dt.date] = mapped_column(sa.Date)
+    set_by: Mapped[str] = mapped_column(sa.String(50))
+    set_at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
+
+
+early_warnings = EarlyWarning.__table__
+warning_deliveries = WarningDelivery.__table__
+warning_events = WarningEvent.__table__
+sensitive_periods = SensitivePeriod.__table__
+backlog_targets = BacklogTarget.__table__

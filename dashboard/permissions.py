@@ -119,3 +119,18 @@ _ACCOUNTABILITY_GRANTS = {
 }
 for _role, _extra in _ACCOUNTABILITY_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _extra
+# Early warnings (一单三推) and the backlog clearance targets: the bureau raises and
+# closes warnings and enters sensitive periods (so may the administrator); the
+# recipients (city leaders, counties, townships, the bureau) acknowledge and act.
+PERMISSION_NAMES.update({
+    "warn": "发布和关闭预警",
+    "respond": "签收和处置预警",
+    "sensitive": "设定敏感时期",
+})
+ROLE_PERMISSIONS.update({
+    "city": ROLE_PERMISSIONS["city"] | {"respond"},
+    "county": ROLE_PERMISSIONS["county"] | {"respond"},
+    "township": ROLE_PERMISSIONS["township"] | {"respond"},
+    "bureau": ROLE_PERMISSIONS["bureau"] | {"respond", "warn", "sensitive"},
+    "admin": ROLE_PERMISSIONS["admin"] | {"sensitive"},
+})

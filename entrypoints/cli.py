@@ -248,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     from entrypoints.records_cli import add_record_commands  # the accountability loop (issue 15)
 
     add_record_commands(sub, common)
+    _add_warning_parsers(sub, common)
     return parser
 
 
@@ -352,6 +353,7 @@ def cmd_kpi(args) -> int:
     with engine.connect() as conn:
         result = indicators(conn, scope, filters)
         result.update(_accountability_indicators(conn, scope, filters))
+        result.update(_extra_indicators(conn, scope, filters))
     lines = [
         f"{result['region_name']}（{result['region']}） {result['period_from']} 至 {result['period_to']}",
         f"信访总量 {result['total']} 件，去年同期 {result['total_same_period_last_year']} 件，{_yoy(result['yoy'])}",
@@ -363,6 +365,8 @@ def cmd_kpi(args) -> int:
         f"赴省 {result['escalated_province_batches']} 批，进京 {result['escalated_beijing_batches']} 批",
         "期末在办：" + "，".join(f"{COLORS[c]} {n} 件" for c, n in result["colors"].items()),
         *_accountability_lines(result),
+        f"平均办理天数 {'—' if result['average_handling_days'] is None else result['average_handling_days']}，"
+        f"首办化解率 {_rate(result['first_resolution_rate'])}，重复信访率 {_rate(result['repeat_rate'])}",
     ]
     _print(result, args.json, "\n".join(lines))
     return EXIT_OK
@@ -1158,3 +1162,212 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+# ------------------------------------------------------------------ early warnings, forecast, bulletin (issue 16)
+
+
+def _extra_indicators(conn, scope, filters) -> dict:
+    from queries.indicators_extra import extra_indicators
+
+    return extra_indicators(conn, scope, filters)
+
+
+def _add_warning_parsers(sub, common) -> None:
+    warn = sub.add_parser("warn", help="信访预警（一单三推）：发布并列出某日的预警")
+    warn.add_argument("--date", type=_date, help="日期，默认今天；有发布权限（信访局）时发布当日预警，否则只列出")
+    warn.add_argument("--json", action="store_true")
+
+    sensitive = sub.add_parser("sensitive", help="敏感时期：录入和列出（期间预警阈值降低）")
+    sensitive_sub = _with_user(sensitive.add_subparsers(dest="sensitive_command", required=True,
+                                                        parser_class=_Parser), common)
+    add = sensitive_sub.add_parser("add", help="录入一个敏感时期")
+    add.add_argument("--name", required=True, help="名称，如 全国两会期间")
+    add.add_argument("--from", dest="starts_on", required=True, type=_date, help="开始日期（含）")
+    add.add_argument("--to", dest="ends_on", required=True, type=_date, help="结束日期（含）")
+    add.add_argument("--json", action="store_true")
+    listing = sensitive_sub.add_parser("list", help="列出敏感时期")
+    listing.add_argument("--json", action="store_true")
+
+    forecast = sub.add_parser("forecast", help="积案清零预测：各县区按当前进度的清零日期与目标")
+    forecast.add_argument("--region", help="区划代码，默认全市")
+    forecast.add_argument("--json", action="store_true")
+
+    bulletin = sub.add_parser("bulletin", help="月度通报（Word 文档）")
+    bulletin.add_argument("--month", required=True, help="月份，如 2026-11")
+    bulletin.add_argument("--out", required=True, help="输出文件路径，如 通报.docx")
+    bulletin.add_argument("--region", help="区划代码，默认全市")
+    bulletin.add_argument("--json", action="store_true")
+
+
+def _warning_payload(frame) -> list[dict]:
+    out = []
+    for row in frame.to_dict("records"):
+        out.append({
+            "id": None if row.get("id") is None or pd.isna(row.get("id")) else int(row["id"]),
+            "date": str(row["raised_on"]), "region": row["region"], "region_name": row["region_name"],
+            "county": row["county"], "county_name": row["county_name"], "domain": row["domain"],
+            "domain_name": row["domain_name"], "window_days": int(row["window_days"]),
+            "observed": int(row["observed"]), "baseline": int(row["baseline"]),
+            "expected": round(float(row["expected"]), 3), "p_value": float(row["p_value"]),
+            "level": float(row["level"]), "sensitive": bool(row["sensitive"]), "status": row["status"],
+        })
+    return out
+
+
+def _preview_warnings(conn, scope, day):
+    """The warnings the rule flags on `day` in the scope, when none are stored yet."""
+    from dashboard import early_warning
+    from dashboard.labels import WARNING_DOMAINS, WARNING_STATUS
+    from queries.regions import townships
+
+    found = early_warning.flagged(conn, day)
+    towns = townships(conn, scope).set_index("code")
+    found = found[found["region"].isin(towns.index)].copy()
+    county_names = dict(conn.execute(sa.select(regions.c.code, regions.c.name)).all())
+    found["id"] = None
+    found["raised_on"] = day
+    found["region_name"] = found["region"].map(towns["name"])
+    found["county"] = found["county_code"]
+    found["county_name"] = found["county"].map(county_names)
+    found["domain_name"] = found["domain"].map(WARNING_DOMAINS)
+    found["status"] = "preview"
+    found["status_name"] = WARNING_STATUS["preview"]
+    return found.sort_values(["p_value", "region"]).reset_index(drop=True)
+
+
+def cmd_warn(args) -> int:
+    from dashboard import early_warning
+    from dashboard.labels import WARNING_STATUS
+    from dashboard.permissions import allowed
+    from queries.filters import Filters
+    from queries.warnings import day_warnings
+
+    engine = db.make_engine()
+    today = config.today()
+    day = args.date or today
+    if day > today:
+        raise UserError(f"{day} 还没到，预警只能针对今天或以前的日期（今天是 {today}）。")
+    actor = _actor(engine, args)
+    raised = None
+    if allowed(actor, "warn"):
+        raised = actions.raise_warnings(engine, actor, day, today)
+        scope = actor.scope
+    else:
+        scope = _read_scope(engine, actor, None, f"warn {day}")
+    with engine.connect() as conn:
+        frame = day_warnings(conn, scope, Filters(), day)
+        if frame.empty and raised is None:
+            frame = _preview_warnings(conn, scope, day)
+        periods = early_warning.sensitive_on(conn, day)
+    warnings = _warning_payload(frame)
+    payload = {"date": day.isoformat(), "region": scope.region_code, "region_name": scope.name,
+               "sensitive_periods": periods, "raised_now": raised[0] if raised else 0, "warnings": warnings}
+    lines = [f"{scope.name} {day} 信访预警 {len(warnings)} 条" + (f"（敏感时期：{'、'.join(periods)}，阈值降低）" if periods else "")
+             + (f"；本次新发布 {raised[0]} 条" if raised else "")]
+    lines += [f"  {w['county_name']}{w['region_name']}（{w['region']}） {w['domain_name']} 近 {w['window_days']} 日 "
+              f"{w['observed']} 件，预期 {w['expected']:.1f} 件，p = {w['p_value']:.1e} [{WARNING_STATUS[w['status']]}]"
+              for w in warnings]
+    if not warnings:
+        lines.append("  无预警：各乡镇各领域近 7 日、30 日的信访量均未显著高于基线。")
+    _print(payload, args.json, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_sensitive(args) -> int:
+    from queries.filters import Filters
+    from queries.warnings import sensitive_period_list
+
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    if args.sensitive_command == "add":
+        period_id = actions.add_sensitive_period(engine, actor, args.name, args.starts_on, args.ends_on)
+        _print({"id": period_id, "name": args.name.strip(), "starts_on": args.starts_on.isoformat(),
+                "ends_on": args.ends_on.isoformat()}, args.json,
+               f"已录入敏感时期 #{period_id}：{args.name.strip()}，{args.starts_on} 至 {args.ends_on}；期间预警阈值降低。")
+        return EXIT_OK
+    if actor.scope is None:  # the administrator: periods are no case data
+        actions.require(engine, actor, "sensitive", action_name="read", target="sensitive list")
+        actions.record_view(engine, actor, "read", target="sensitive list")
+        scope = None
+    else:
+        scope = _read_scope(engine, actor, None, "sensitive list")
+    with engine.connect() as conn:
+        frame = sensitive_period_list(conn, scope, Filters(), config.today())
+    payload = [{"id": int(r.id), "name": r.name, "starts_on": _iso(r.starts_on), "ends_on": _iso(r.ends_on),
+                "created_by": r.created_by, "current": bool(r.current)} for r in frame.itertuples()]
+    _print(payload, args.json, "\n".join(
+        f"#{p['id']} {p['name']} {p['starts_on']} 至 {p['ends_on']}" + ("（进行中）" if p["current"] else "")
+        for p in payload) or "还没有录入敏感时期。")
+    return EXIT_OK
+
+
+def cmd_forecast(args) -> int:
+    from queries.filters import Filters
+    from queries.forecast import clearance_forecast
+
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    today = config.today()
+    scope = _read_scope(engine, actor, args.region, "forecast")
+    with engine.connect() as conn:
+        frame = clearance_forecast(conn, scope, Filters(), today)
+
+    def row_payload(r) -> dict:
+        return {"region": r["region"], "region_name": r["region_name"], "unresolved": int(r["unresolved"]),
+                "weekly_pace": round(float(r["weekly_pace"]), 2), "pace_se": round(float(r["pace_se"]), 2),
+                "projected_zero_date": _iso(r["projected_zero_date"]), "low": _iso(r["low"]),
+                "high": _iso(r["high"]), "target_date": _iso(r["target_date"]), "target_set": bool(r["target_set"]),
+                "on_track": None if r["on_track"] is None else bool(r["on_track"])}
+
+    rows = [row_payload(r) for r in frame.to_dict("records")]
+    payload = {"as_of": today.isoformat(), "weeks": 12,
+               "method": "近 12 周每周末未化解积案的最小二乘直线，斜率取负为每周净化解量；清零日期 = 现有积案 ÷ 每周净化解量；"
+                         "区间为净化解量 ± 1.96 倍标准误",
+               "region": rows[0], "counties": rows[1:] if scope.level == "city" else rows}
+
+    def line(r: dict) -> str:
+        when = r["projected_zero_date"] or "按当前进度无法清零"
+        band = f"（{r['low'] or '—'} ~ {r['high'] or '不确定'}）" if r["projected_zero_date"] else ""
+        state = "可按期清零" if r["on_track"] else "将超期"
+        return (f"  {r['region_name']}（{r['region']}） 未化解 {r['unresolved']} 件，每周净化解 {r['weekly_pace']:.1f} 件，"
+                f"预计 {when}{band}，目标 {r['target_date']}{'' if r['target_set'] else '（默认年底）'}：{state}")
+
+    lines = [f"积案清零预测（截至 {today}）", line(rows[0])]
+    if scope.level == "city":
+        lines.append("各县区（将超期的在前）：")
+        lines += [line(r) for r in rows[1:]]
+    _print(payload, args.json, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_bulletin(args) -> int:
+    from entrypoints.bulletin import BulletinError, bulletin_data, bulletin_docx, parse_month
+
+    engine = db.make_engine()
+    actor = _actor(engine, args)
+    today = config.today()
+    try:
+        start, end = parse_month(args.month, today)
+    except BulletinError as error:
+        raise UserError(str(error)) from None
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise UserError(f"输出目录 {out.parent} 不存在，请先建立目录或换一个路径。")
+    scope = _read_scope(engine, actor, args.region, f"bulletin {args.month}")
+    actions.export(engine, actor, out.name, detail=f"月度通报 {args.month}，区划 {scope.region_code}")
+    with engine.connect() as conn:
+        data = bulletin_data(conn, scope, start, end)
+    content = bulletin_docx(data, issued_on=today)
+    try:
+        out.write_bytes(content)
+    except OSError as error:
+        raise UserError(f"无法写入 {out}：{error.strerror or error}。") from None
+    figures = {k: v for k, v in data["figures"].items() if k != "colors"}
+    _print({"file": str(out), "month": args.month, "period_from": start.isoformat(), "period_to": end.isoformat(),
+            "region": scope.region_code, "bytes": len(content), "figures": figures}, args.json,
+           f"已生成 {scope.name} {args.month} 月度通报：{out}（{len(content) // 1024} KB）")
+    return EXIT_OK
+
+
+COMMANDS.update({"warn": cmd_warn, "sensitive": cmd_sensitive, "forecast": cmd_forecast, "bulletin": cmd_bulletin})

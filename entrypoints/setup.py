@@ -60,12 +60,39 @@ def initialise(
         if progress:
             progress(0.96, "按时限规则和节假日计算办理期限…")
         with engine.begin() as conn:
+            # A few recent rises, so that the early warnings have something to find.
+            from sample_data.surges import inject
+
+            inject(conn, config.today())
+        with engine.begin() as conn:
             recompute(conn)
             summary["demo_users"] = add_demo_users(conn)
+        _sample_warnings(engine)
         if progress:
             progress(1.0, "示例城市已就绪")
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
+
+
+def _sample_warnings(engine: Engine) -> None:
+    """The sample city's warnings of today, raised as the bureau would each morning."""
+    from dashboard import audit, early_warning
+
+    with engine.begin() as conn:
+        new, _total = early_warning.raise_warnings(conn, config.today(), by="市信访局（示例数据）", now=audit.now())
+    audit.record(engine, None, "warn", user_name=None, target=f"{config.today():%Y-%m-%d}",
+                 detail=f"示例城市：发布 {new} 条预警")
+    # Backlog clearance targets of some counties (the others keep the default, the year end).
+    import datetime as dt
+
+    from dashboard.models import backlog_targets
+
+    today = config.today()
+    targets = {"990102": 210, "990103": 120, "990121": 120, "990122": 120, "990123": 150}
+    with engine.begin() as conn:
+        conn.execute(backlog_targets.insert(), [
+            {"region_code": code, "target_date": today + dt.timedelta(days=days), "set_by": "市信访局（示例数据）",
+             "set_at": audit.now()} for code, days in targets.items()])
 
 
 def ensure_database(engine: Engine, progress: Progress | None = None) -> bool:

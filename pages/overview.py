@@ -58,6 +58,12 @@ here = filters.township_code or filters.county_code or scope.region_code
 links = st.columns([2, 2, 4])
 links[0].page_link("pages/drill.py", label="逐级下钻：各地区指标与案件 →", query_params=widgets.drill_params(here))
 links[1].page_link("pages/rankings.py", label="县区、乡镇排名 →", query_params=widgets.link_params())
+# Early warnings of today in the user's area (一单三推), on the warnings page.
+from dashboard import config  # noqa: E402
+from queries.warnings import day_warnings  # noqa: E402
+
+warned = len(widgets.run_query(day_warnings, scope, filters, config.today()))
+links[2].page_link("pages/warnings.py", label=f"今日预警 {warned} 条 →", icon="⚠️" if warned else None)
 
 left, right = st.columns([3, 2])
 with left:

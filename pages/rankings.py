@@ -83,3 +83,27 @@ with right:
         width="stretch",
     )
     st.caption(f"共 {len(chart_data)} 个{LEVELS[level]}参与排名" + (f"，{missing} 个没有数据" if missing else "") + "。")
+
+# The monthly bulletin (月度通报) of the user's area as a Word document.
+st.subheader("月度通报")
+from dashboard import config  # noqa: E402
+from entrypoints.bulletin import bulletin_data, bulletin_docx, parse_month  # noqa: E402
+
+_today = config.today()
+_months = [(pd.Timestamp(_today).to_period("M") - k).strftime("%Y-%m") for k in range(1, 13)]
+_left, _right = st.columns([1, 3])
+_month = _left.selectbox("月份", _months, key="bulletin_month")
+_url = config.database_url()
+
+
+def _bulletin_bytes(month: str = _month) -> bytes:
+    start, end = parse_month(month, _today)
+    with widgets._engine_for(_url).connect() as conn:
+        return bulletin_docx(bulletin_data(conn, scope, start, end), issued_on=_today)
+
+
+widgets.export_button(_right, f"下载 {_month} 月度通报（Word）", _bulletin_bytes, file_name=f"月度通报_{scope.name}_{_month}.docx",
+                      mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                      key="bulletin_download", what=f"月度通报 {_month} {scope.name}")
+_right.caption("含总体情况、各项指标与上月对比、县区和乡镇排名及名次变化、红色督办和未化解积案清单（不含信访人信息）、图表；"
+               "数字与 `python -m dashboard kpi --json` 同月一致。")

@@ -101,6 +101,8 @@ QUERY_SUBJECTS = {
     "queries.supervision": (*CASE_DATA, "meetings"),
     "queries.accountability": (*CASE_DATA, "meetings", "accountability"),
     "queries.receptions": (*CASE_DATA, "accountability"),
+    "queries.warnings": (*CASE_DATA, "warnings"),
+    "queries.forecast": (*CASE_DATA, "targets"),
 }
 
 

@@ -207,6 +207,7 @@ PAGES = {  # page: its menu title and the permission it needs (streamlit_app.MEN
     "pages/settings.py": ("设置", "settings"), "pages/users.py": ("用户管理", "users"),
     "pages/audit_log.py": ("审计日志", "audit"), "pages/account.py": ("修改密码", None),
     "pages/receptions.py": ("领导接访", "view"), "pages/referrals.py": ("纪委移送", "view"),
+    "pages/warnings.py": ("预警预测", "view"),
 }
 USERS = {"city": "city_user", "county": "county_a", "township": "town_a1", "supervision": "supervisor",
          "bureau": "bureau", "admin": "admin"}
@@ -306,6 +307,9 @@ COMMANDS = [
     (["referral", "list", "--json"], "view"),
     (["trace", "add", "C05", "--date", "2026-06-01", "--cause", "职能交叉", "--json"], "accountability"),
     (["revisit", "add", "C01", "--date", "2026-06-01", "--way", "电话回访", "--json"], "revisit"),
+    (["warn", "--json"], "view"),
+    (["forecast", "--json"], "view"),
+    (["sensitive", "add", "--name", "两会", "--from", "2026-06-29", "--to", "2026-07-03", "--json"], "sensitive"),
 ]
 
 
