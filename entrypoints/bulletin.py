@@ -1,7 +1,7 @@
 """The monthly bulletin (月度通报) as a Word document, and the notice of an early warning.
 
-The figures come from the same queries as `kpi --json` (queries.kpi.indicators and
-queries.indicators_extra.extra_indicators) for the month, so they are equal; rankings
+The figures come from the same function as `kpi --json` (queries.figures.all_indicators)
+for the month, so they are equal; rankings
 from queries.rankings (rank change against the previous month). Case lists carry the
 case number, place, domain, days and the leader in charge: no petitioner's data.
 Charts are drawn with Altair and rendered to PNG offline by vl-convert.
@@ -58,13 +58,13 @@ def bulletin_data(conn: Connection, scope: Scope, start: dt.date, end: dt.date) 
     """Everything the bulletin shows, for the scope and the month."""
     from queries.backlog import backlog_monthly, unresolved_backlog_cases
     from queries.cases import open_cases
-    from queries.indicators_extra import extra_indicators
-    from queries.kpi import indicators, indicators_by_region
+    from queries.figures import all_indicators
+    from queries.kpi import indicators_by_region
 
     filters = Filters(date_from=start, date_to=end)
     previous = Filters(date_from=_previous_month(start)[0], date_to=_previous_month(start)[1])
-    figures = {**indicators(conn, scope, filters), **extra_indicators(conn, scope, filters)}
-    before = {**indicators(conn, scope, previous), **extra_indicators(conn, scope, previous)}
+    figures = all_indicators(conn, scope, filters)
+    before = all_indicators(conn, scope, previous)
     levels = {"county": "县区", "township": "乡镇（街道）"} if scope.level == "city" else {"township": "乡镇（街道）"}
     rankings = {}
     for level in levels:

@@ -336,8 +336,8 @@ def _read_scope(engine, actor: Actor, region: str | None, what: str):
 
 
 def cmd_kpi(args) -> int:
+    from queries.figures import all_indicators
     from queries.filters import Filters
-    from queries.kpi import indicators
 
     filters = Filters(date_from=args.date_from, date_to=args.date_to)
     start, end = filters.period
@@ -351,9 +351,7 @@ def cmd_kpi(args) -> int:
     actor = _actor(engine, args)
     scope = _read_scope(engine, actor, args.region, f"kpi {start}~{end}")
     with engine.connect() as conn:
-        result = indicators(conn, scope, filters)
-        result.update(_accountability_indicators(conn, scope, filters))
-        result.update(_extra_indicators(conn, scope, filters))
+        result = all_indicators(conn, scope, filters)
     lines = [
         f"{result['region_name']}（{result['region']}） {result['period_from']} 至 {result['period_to']}",
         f"信访总量 {result['total']} 件，去年同期 {result['total_same_period_last_year']} 件，{_yoy(result['yoy'])}",
@@ -370,15 +368,6 @@ def cmd_kpi(args) -> int:
     ]
     _print(result, args.json, "\n".join(lines))
     return EXIT_OK
-
-
-
-
-def _accountability_indicators(conn, scope, filters) -> dict:
-    """The accountability loop's kpi keys (issue 15), added to the existing ones."""
-    from queries.accountability import accountability_indicators
-
-    return accountability_indicators(conn, scope, filters)
 
 
 def _accountability_lines(result: dict) -> list[str]:
@@ -1165,12 +1154,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ------------------------------------------------------------------ early warnings, forecast, bulletin (issue 16)
-
-
-def _extra_indicators(conn, scope, filters) -> dict:
-    from queries.indicators_extra import extra_indicators
-
-    return extra_indicators(conn, scope, filters)
 
 
 def _add_warning_parsers(sub, common) -> None:
