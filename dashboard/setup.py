@@ -74,4 +74,5 @@ def upgrade_database(engine: Engine) -> tuple[str | None, str, str | None]:
         )
     with engine.begin() as conn:
         seed_presets(conn)
+        summaries.ensure_current(conn)  # colors for today's date (days left change daily)
     return before, after, bootstrap_admin(engine)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from dashboard import config, db
+from dashboard import config, db, summaries
 from dashboard.deadlines import recompute
 from dashboard.setup import (
     DatabaseNotEmpty,
@@ -60,7 +60,8 @@ def initialise(
         if progress:
             progress(0.96, "按时限规则和节假日计算办理期限…")
         with engine.begin() as conn:
-            recompute(conn)
+            recompute(conn, keep_summaries=False)
+            summaries.rebuild(conn)  # the summary tables, built once from all the cases
             summary["demo_users"] = add_demo_users(conn)
         if progress:
             progress(1.0, "示例城市已就绪")
