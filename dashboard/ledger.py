@@ -22,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dashboard import config
+from dashboard import config, summaries
 from dashboard.db import read_frame
 from dashboard.exports import safe_frame, unneutralise
 from dashboard.labels import BACKLOG_SOURCES, CHANNELS, DOMAINS, ESCALATION, SATISFACTION, TRACKS
@@ -712,8 +712,10 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
     if progress:
         progress(0.7, f"写入 {len(inserts):,} 件新案件、更新 {len(updates):,} 件")
     if updates:
+        summaries.retract_cases(conn, [u["_id"] for u in updates])  # their old figures leave the summaries
         conn.execute(cases.update().where(cases.c.id == sa.bindparam("_id"))
                      .values({k: sa.bindparam(k) for k in CASE_FIELDS}), updates)
+    summaries.refresh_cases(conn, [*(ids.values() if inserts else ()), *(u["_id"] for u in updates)])
     for case_id, role, unit_id, responsible in relinks:  # 一事双交 follows the new units
         conn.execute(case_units.delete().where(case_units.c.case_id == case_id, case_units.c.role == role))
         if unit_id and not (role == "competent" and unit_id == responsible):

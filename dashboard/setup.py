@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dashboard import auth, db, migrate
+from dashboard import auth, db, migrate, summaries
 from dashboard.deadlines import seed_presets
 from dashboard.models import users
 

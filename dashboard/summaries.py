@@ -254,3 +254,11 @@ def ensure_current(conn: Connection) -> None:
         rebuild_counts(conn)
     if colors_as_of(conn) != config.today():
         rebuild_colors(conn)
+
+
+def refresh_colors_for_region(conn: Connection, region_code: str) -> None:
+    """A county's color rule changed (or the city default: every county)."""
+    from dashboard.models import regions
+
+    level = conn.execute(sa.select(regions.c.level).where(regions.c.code == region_code)).scalar()
+    refresh_colors_where(conn, sa.true() if level == "city" else cases.c.county_code == region_code)

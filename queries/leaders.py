@@ -12,7 +12,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dashboard.models import case_events, cases, leaders, regions
+from dashboard.models import case_colors, case_events, cases, leaders, regions
+from queries import summary
 from queries.cases import case_list_select, fetch_case_list
 from queries.filters import Filters, Scope, case_conditions, open_condition
 
@@ -40,9 +41,17 @@ def leader_board(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFra
     backlog = taken["is_backlog"].fillna(False).astype(bool)
     resolved_on = pd.to_datetime(taken["resolved_on"])
     # The one color rule decides what is overdue: red open backlog cases.
-    colored = fetch_case_list(
-        conn, case_list_select(*conditions, cases.c.is_backlog.is_(True), open_condition(as_of)), as_of)
-    red = set(colored.loc[colored["color"] == "red", "case_id"]) if not colored.empty else set()
+    if summary._colors_ready(conn, as_of):  # stored by the same rule for this date
+        red = set(conn.execute(
+            sa.select(case_colors.c.case_id)
+            .where(*summary._conditions(scope, filters, case_colors), case_colors.c.color == "red",
+                   case_colors.c.is_backlog.is_(True), case_colors.c.leader_id.is_not(None),
+                   case_colors.c.registered_on <= as_of)
+        ).scalars())
+    else:
+        colored = fetch_case_list(
+            conn, case_list_select(*conditions, cases.c.is_backlog.is_(True), open_condition(as_of)), as_of)
+        red = set(colored.loc[colored["color"] == "red", "case_id"]) if not colored.empty else set()
     per_case = pd.DataFrame({
         "leader_id": taken["leader_id"],
         "cases": backlog.astype("int64"),
