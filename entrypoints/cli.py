@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="数据库非空时删除重建")
     init.add_argument("--json", action="store_true")
 
+    refresh = sub.add_parser("refresh", help="重建汇总表和三色状态（每日凌晨运行一次，如 cron）")
+    refresh.add_argument("--json", action="store_true")
+
     kpi = sub.add_parser("kpi", help="指标（domain.md §6）")
     kpi.add_argument("--from", dest="date_from", type=_date, help="起始日期（含），默认本年 1 月 1 日")
     kpi.add_argument("--to", dest="date_to", type=_date, help="截止日期（含），默认今天")
@@ -1068,12 +1071,36 @@ def cmd_bench(args) -> int:
     return EXIT_OK
 
 
+def cmd_refresh(args) -> int:
+    """Rebuild the summary tables from the cases and recompute the colors for today
+    (days left change every day: run it daily after midnight; init and app start too)."""
+    import time
+
+    from dashboard import migrate, summaries
+    from dashboard.setup import upgrade_database
+
+    engine = db.make_engine()
+    if not db.has_schema(engine):
+        raise UserError("数据库尚未建立：请先运行 `python -m dashboard init`（加 --sample 载入示例城市）。")
+    if migrate.current(engine) != migrate.head():
+        upgrade_database(engine)  # an older database: upgraded in place first
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        result = summaries.rebuild(conn)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    audit.record(engine, None, "refresh", user_name=None, detail=f"汇总 {result['summary_rows']} 行")
+    _print(result, args.json, f"汇总表已重建：{result['summary_rows']:,} 行；三色状态 {result['colored_cases']:,} 件"
+                              f"（截至 {result['colors_as_of']}），用时 {result['seconds']} 秒。")
+    return EXIT_OK
+
+
 COMMANDS = {
     "import": cmd_import, "regions": cmd_regions,
     "init": cmd_init, "kpi": cmd_kpi, "draw": cmd_draw, "verify-draw": cmd_verify_draw,
     "meeting": cmd_meeting, "agenda": cmd_agenda, "case": cmd_case, "extend": cmd_extend,
     "remind": cmd_remind, "rules": cmd_rules, "calendar": cmd_calendar, "bench": cmd_bench,
     "user": cmd_user, "audit": cmd_audit, "verify-audit": cmd_verify_audit,
+    "refresh": cmd_refresh,
 }
 
 

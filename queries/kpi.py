@@ -109,9 +109,9 @@ def _summary_parts(conn: Connection, scope: Scope, filters: Filters, group=None)
 
     def backlog(a, b):
         # backlog registered in [a, b], and backlog resolved in [a, b] (registered before, or in it)
-        registered = _aggregate(conn, {"backlog_total": lambda: sa.func.count(), "backlog_resolved": lambda: 0},
+        registered = _aggregate(conn, {"backlog_total": lambda: sa.func.count(), "backlog_resolved": lambda: sa.literal(0)},
                                 [*base, c.is_backlog.is_(True), c.registered_on.between(a, b)], group)
-        resolved = _aggregate(conn, {"backlog_total": lambda: 0, "backlog_resolved": lambda: sa.func.count()},
+        resolved = _aggregate(conn, {"backlog_total": lambda: sa.literal(0), "backlog_resolved": lambda: sa.func.count()},
                               [*base, c.is_backlog.is_(True), c.resolved_on.between(a, b), c.registered_on <= end],
                               group)
         return summary._combine([registered, resolved], ["backlog_total", "backlog_resolved"], name)
