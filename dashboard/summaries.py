@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -96,25 +97,49 @@ def _contributions(conn: Connection, condition) -> sa.Select:
     union = sa.union_all(received, accepted, closed, resolved).subquery("contribution")
     return (
         sa.select(*[union.c[k] for k in KEYS], *[sa.func.sum(union.c[m]).label(m) for m in MEASURES])
-        .where(sa.true())  # (SQLite: an INSERT … SELECT … ON CONFLICT needs a WHERE)
         .group_by(*[union.c[k] for k in KEYS])
     )
 
 
-def _upsert(conn: Connection, select: sa.Select, sign: int) -> None:
+ALL = "*"  # rollup rows: every domain and/or every channel (the pages' default, no filter)
+ROLLUPS = (("domain",), ("channel",), ("domain", "channel"))
+
+
+def _insert(conn: Connection):
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    if sign < 0:
-        inner = select.subquery("delta")
-        select = sa.select(*[inner.c[k] for k in KEYS], *[(-inner.c[m]).label(m) for m in MEASURES]).where(sa.true())
-    stmt = insert(case_summaries).from_select([*KEYS, *MEASURES], select)
+    return insert(case_summaries)
+
+
+def _with_rollups(frame: pd.DataFrame) -> pd.DataFrame:
+    """Detailed rows plus their rollups over every domain, every channel and both."""
+    parts = [frame]
+    for columns in ROLLUPS:
+        rolled = frame.assign(**dict.fromkeys(columns, ALL))
+        parts.append(rolled.groupby(list(KEYS), as_index=False)[list(MEASURES)].sum())
+    return pd.concat(parts, ignore_index=True)
+
+
+def _apply(conn: Connection, condition, sign: int) -> None:
+    """Add (sign +1) or subtract (-1) the contributions of the cases matching `condition`."""
+    frame = read_frame(conn, _contributions(conn, condition))
+    if frame.empty:
+        return
+    frame = _with_rollups(frame)
+    frame[list(MEASURES)] = frame[list(MEASURES)].astype("int64") * sign
+    records = [
+        {**dict(zip(KEYS, key, strict=True)), **{m: int(v) for m, v in zip(MEASURES, values, strict=True)}}
+        for key, values in zip(frame[list(KEYS)].itertuples(index=False, name=None),
+                               frame[list(MEASURES)].itertuples(index=False, name=None), strict=True)
+    ]
+    for record in records:
+        record["month"] = int(record["month"])
+    stmt = _insert(conn)
     stmt = stmt.on_conflict_do_update(
-        index_elements=list(KEYS),
-        set_={m: case_summaries.c[m] + stmt.excluded[m] for m in MEASURES},
-    )
-    conn.execute(stmt)
+        index_elements=list(KEYS), set_={m: case_summaries.c[m] + stmt.excluded[m] for m in MEASURES})
+    conn.execute(stmt, records)
 
 
 def _chunks(case_ids) -> list[list[int]]:
@@ -134,7 +159,7 @@ def retract_cases(conn: Connection, case_ids) -> None:
     if not _built(conn):
         return
     for chunk in _chunks(case_ids):
-        _upsert(conn, _contributions(conn, cases.c.id.in_(chunk)), -1)
+        _apply(conn, cases.c.id.in_(chunk), -1)
 
 
 def refresh_cases(conn: Connection, case_ids) -> None:
@@ -144,7 +169,7 @@ def refresh_cases(conn: Connection, case_ids) -> None:
         return
     as_of = colors_as_of(conn)
     for chunk in _chunks(case_ids):
-        _upsert(conn, _contributions(conn, cases.c.id.in_(chunk)), +1)
+        _apply(conn, cases.c.id.in_(chunk), +1)
         if as_of is not None:
             conn.execute(case_colors.delete().where(case_colors.c.case_id.in_(chunk)))
             _store_colors(conn, as_of, cases.c.id.in_(chunk))
@@ -153,6 +178,13 @@ def refresh_cases(conn: Connection, case_ids) -> None:
 def rebuild_counts(conn: Connection) -> None:
     conn.execute(case_summaries.delete())
     conn.execute(sa.insert(case_summaries).from_select([*KEYS, *MEASURES], _contributions(conn, sa.true())))
+    t = case_summaries
+    detailed = [t.c.domain != ALL, t.c.channel != ALL]
+    for columns in ROLLUPS:
+        keys = [sa.literal(ALL).label(k) if k in columns else t.c[k] for k in KEYS]
+        grouped = [t.c[k] for k in KEYS if k not in columns]
+        conn.execute(sa.insert(t).from_select([*KEYS, *MEASURES], sa.select(
+            *keys, *[sa.func.sum(t.c[m]).label(m) for m in MEASURES]).where(*detailed).group_by(*grouped)))
     _mark(conn, "counts", None)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from dashboard.models import case_colors, case_summaries, summary_state
 from dashboard.rules import COLOR_ORDER
+from dashboard.summaries import ALL
 from queries.filters import Filters, Scope, scope_condition
 
 
@@ -58,17 +59,21 @@ def _split(start: dt.date, end: dt.date) -> tuple[tuple[int, int] | None, list[t
     return (_month(first), _month(last_end)), rest
 
 
-def _conditions(scope: Scope, filters: Filters, table: sa.Table) -> list:
-    """Scope and sidebar filters (not the period) on a summary table."""
+def _conditions(scope: Scope, filters: Filters, table: sa.Table, by: str | None = None) -> list:
+    """Scope and sidebar filters (not the period) on `case_summaries` or `case_colors`.
+    On the summaries, a domain or channel not filtered (nor grouped `by`) is read from
+    the rollup rows over all of them (`ALL`): a few thousand rows instead of every
+    domain × channel."""
     conditions = [scope_condition(scope, table)]
     if filters.county_code:
         conditions.append(table.c.county_code == filters.county_code)
     if filters.township_code:
         conditions.append(table.c.township_code == filters.township_code)
-    if filters.domains:
-        conditions.append(table.c.domain.in_(filters.domains))
-    if filters.channels:
-        conditions.append(table.c.channel.in_(filters.channels))
+    for column, chosen in (("domain", filters.domains), ("channel", filters.channels)):
+        if chosen:
+            conditions.append(table.c[column].in_(chosen))
+        elif table is case_summaries:
+            conditions.append(table.c[column] != ALL if by == column else table.c[column] == ALL)
     return conditions
 
 
@@ -78,7 +83,7 @@ def _from_summaries(conn: Connection, scope: Scope, filters: Filters, columns: d
     matching `month_condition`, one row, or one per `group` value (column `code`)."""
     t = case_summaries
     sums = [sa.func.coalesce(sa.func.sum(t.c[source]), 0).label(name) for name, source in columns.items()]
-    conditions = [*_conditions(scope, filters, t), month_condition(t.c.month)]
+    conditions = [*_conditions(scope, filters, t, group), month_condition(t.c.month)]
     if group is None:
         return pd.DataFrame([conn.execute(sa.select(*sums).where(*conditions)).one()._mapping])
     key = t.c[group]
