@@ -109,6 +109,9 @@ class Case(Base):
         sa.Index("ix_cases_backlog", "is_backlog", "resolved", "county_code"),
         sa.Index("ix_cases_domain", "domain"),
         sa.Index("ix_cases_leader", "leader_id"),
+        # Backlog opened / resolved in the last days of a period (the rest is in case_summaries)
+        sa.Index("ix_cases_backlog_registered", "is_backlog", "registered_on"),
+        sa.Index("ix_cases_backlog_resolved", "is_backlog", "resolved_on"),
     )
 
 
@@ -434,7 +437,8 @@ follow_up_reports = FollowUpReport.__table__
 
 
 class CaseSummary(Base):
-    """Pre-aggregated counts of the cases by month × county × township × domain × channel.
+    """Pre-aggregated counts of the cases by month × county × township × domain × channel,
+    with rollup rows over every domain and/or every channel ('*').
 
     Each case adds to the row of the month of each of its dates: the received figures in
     its registration month, acceptance figures in its acceptance month, closure figures
@@ -443,11 +447,11 @@ class CaseSummary(Base):
 
     __tablename__ = "case_summaries"
 
-    month: Mapped[int] = mapped_column(sa.Integer, primary_key=True)  # yyyymm
-    county_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
-    township_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)  # '' when none
-    domain: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    channel: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    month: Mapped[int] = mapped_column(sa.Integer)  # yyyymm
+    county_code: Mapped[str] = mapped_column(sa.String(12))
+    township_code: Mapped[str] = mapped_column(sa.String(12))  # '' when none
+    domain: Mapped[str] = mapped_column(sa.String(20))  # '*': every domain (rollup row)
+    channel: Mapped[str] = mapped_column(sa.String(10))  # '*': every channel (rollup row)
     received: Mapped[int] = mapped_column(sa.Integer, default=0)
     online: Mapped[int] = mapped_column(sa.Integer, default=0)
     collective_batches: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -464,6 +468,9 @@ class CaseSummary(Base):
     satisfied: Mapped[int] = mapped_column(sa.Integer, default=0)
     backlog_registered: Mapped[int] = mapped_column(sa.Integer, default=0)
     backlog_resolved: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    # Domain and channel first: the rollup rows a page reads lie together, by month.
+    __table_args__ = (sa.PrimaryKeyConstraint("domain", "channel", "month", "county_code", "township_code"),)
 
 
 class CaseColor(Base):

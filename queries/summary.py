@@ -92,17 +92,19 @@ def _from_summaries(conn: Connection, scope: Scope, filters: Filters, columns: d
 
 
 def _combine(frames: list[pd.DataFrame], names, group: str | None) -> pd.DataFrame:
-    """Add up partial counts (one row each, or rows per `code`)."""
-    frames = [f for f in frames if f is not None]
+    """Add up partial counts (one row each, or rows per `code`); plain Python, as the
+    frames are small and pandas' concat and groupby cost more than the sums."""
+    names = list(names)
+    frames = [f for f in frames if f is not None and not f.empty]
     if group is None:
-        total = {name: int(sum(int(f[name].iloc[0]) for f in frames)) for name in names}
-        return pd.DataFrame([total])
-    frames = [f for f in frames if not f.empty]
-    if not frames:
-        return pd.DataFrame(columns=["code", *names])
-    joined = pd.concat(frames, ignore_index=True)
-    joined[list(names)] = joined[list(names)].astype("int64")
-    return joined.groupby("code", as_index=False)[list(names)].sum()
+        return pd.DataFrame([{name: int(sum(int(f[name].iloc[0]) for f in frames)) for name in names}])
+    totals: dict = {}
+    for frame in frames:
+        for code, *values in frame[["code", *names]].itertuples(index=False, name=None):
+            row = totals.setdefault(code, [0] * len(names))
+            for i, value in enumerate(values):
+                row[i] += int(value)
+    return pd.DataFrame([(code, *values) for code, values in totals.items()], columns=["code", *names])
 
 
 def _period_counts(conn: Connection, scope: Scope, filters: Filters, columns: dict[str, str], raw,

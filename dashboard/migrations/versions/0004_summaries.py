@@ -1,5 +1,5 @@
 """Summaries kept in step with the cases (issue 13): `case_summaries` (counts by month ×
-county × township × domain × channel), `case_colors` (the three-color status of every
+county × township × domain × channel, with rollups over every domain / channel: '*'), `case_colors` (the three-color status of every
 case carrying a color on one date) and `summary_state`. A collective visit (集体访) is a
 visit (来访) of five or more persons: the stored flag is corrected for letters and online
 cases with five names. The counts are built here from the existing cases; the colors by
@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("domain", sa.String(length=20), nullable=False),
         sa.Column("channel", sa.String(length=10), nullable=False),
         *[sa.Column(name, sa.Integer(), nullable=False) for name in MEASURES],
-        sa.PrimaryKeyConstraint("month", "county_code", "township_code", "domain", "channel"),
+        sa.PrimaryKeyConstraint("domain", "channel", "month", "county_code", "township_code"),
     )
     op.create_table(
         "case_colors",
@@ -61,6 +61,8 @@ def upgrade() -> None:
         sa.Column("refreshed_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
+    op.create_index("ix_cases_backlog_registered", "cases", ["is_backlog", "registered_on"], unique=False)
+    op.create_index("ix_cases_backlog_resolved", "cases", ["is_backlog", "resolved_on"], unique=False)
     op.execute(sa.text(
         "UPDATE cases SET is_collective = (channel = 'visit' AND persons >= 5) "
         "WHERE is_collective <> (channel = 'visit' AND persons >= 5)"))
@@ -71,6 +73,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_backlog_resolved", table_name="cases")
+    op.drop_index("ix_cases_backlog_registered", table_name="cases")
     op.drop_table("summary_state")
     op.drop_index("ix_case_colors_township", table_name="case_colors")
     op.drop_index("ix_case_colors_county", table_name="case_colors")
