@@ -9,8 +9,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.db import read_frame
-from dashboard.models import case_events, case_units, cases, leaders, regions, rule_presets, units
+from dashboard.models import (
+    case_colors,
+    case_events,
+    case_units,
+    cases,
+    leaders,
+    regions,
+    rule_presets,
+    units,
+)
 from dashboard.rules import RULE_COLUMNS, RuleBook, assign_colors, load_rules
+from queries import summary
 from queries.filters import Filters, Scope, case_conditions, open_condition, scope_condition
 
 CASE_LIST_COLUMNS = (
@@ -95,6 +105,29 @@ def fetch_case_list(
     return frame[list(CASE_LIST_COLUMNS)].reset_index(drop=True)
 
 
+def _fetch_stored_colors(conn: Connection, conditions, as_of: dt.date) -> pd.DataFrame:
+    """The case list of the cases colored on `as_of` with their stored stage, deadline,
+    days left and color (`case_colors`, computed by `assign_colors`)."""
+    # `id IN (colored cases)`: read from the few colored cases, not from every case of the scope
+    colored = sa.select(case_colors.c.case_id).where(case_colors.c.registered_on <= as_of)
+    stmt = (
+        case_list_select(*conditions, cases.c.id.in_(colored))
+        .join(case_colors, case_colors.c.case_id == cases.c.id)
+        .add_columns(case_colors.c.stage, case_colors.c.deadline, case_colors.c.days_left, case_colors.c.color)
+    )
+    frame = read_frame(conn, stmt)
+    if frame.empty:
+        return pd.DataFrame(columns=list(CASE_LIST_COLUMNS))
+    registered = pd.to_datetime(frame["registered_on"])
+    frame["days_open"] = (pd.Timestamp(as_of) - registered).dt.days.astype("int64")
+    frame["registered_on"] = registered.dt.date
+    frame["is_backlog"] = frame["is_backlog"].astype(bool)
+    frame["days_left"] = frame["days_left"].astype("Int64")
+    frame["provisional"] = frame["provisional"].fillna(False).astype(bool) & frame["stage"].isin(
+        ["acceptance", "handling"])
+    return frame[list(CASE_LIST_COLUMNS)].reset_index(drop=True)
+
+
 def open_cases(
     conn: Connection, scope: Scope, filters: Filters
 ) -> pd.DataFrame:
@@ -103,8 +136,11 @@ def open_cases(
     Sorted most urgent first: red, yellow, green, then fewest days left.
     """
     as_of = filters.as_of
-    stmt = case_list_select(*case_conditions(scope, filters, period=False), open_condition(as_of))
-    frame = fetch_case_list(conn, stmt, as_of)
+    if summary._colors_ready(conn, as_of):  # colored by the same rule, stored for this date
+        frame = _fetch_stored_colors(conn, case_conditions(scope, filters, period=False), as_of)
+    else:
+        stmt = case_list_select(*case_conditions(scope, filters, period=False), open_condition(as_of))
+        frame = fetch_case_list(conn, stmt, as_of)
     if frame.empty:
         return frame
     order = frame["color"].map({"red": 0, "yellow": 1, "green": 2})
