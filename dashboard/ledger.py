@@ -715,7 +715,6 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
         summaries.retract_cases(conn, [u["_id"] for u in updates])  # their old figures leave the summaries
         conn.execute(cases.update().where(cases.c.id == sa.bindparam("_id"))
                      .values({k: sa.bindparam(k) for k in CASE_FIELDS}), updates)
-    summaries.refresh_cases(conn, [*(ids.values() if inserts else ()), *(u["_id"] for u in updates)])
     for case_id, role, unit_id, responsible in relinks:  # 一事双交 follows the new units
         conn.execute(case_units.delete().where(case_units.c.case_id == case_id, case_units.c.role == role))
         if unit_id and not (role == "competent" and unit_id == responsible):
@@ -725,15 +724,19 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
     if links:
         conn.execute(case_units.insert(), links)
     result.new, result.updated = len(inserts), len(updates)
+    # the summaries take the new and updated cases once, with their deadlines
+    keep = functools.partial(summaries.refresh_cases, conn, [u["_id"] for u in updates],
+                             new_above=last_id if inserts else None)
     if not recompute_deadlines:
-        return
+        return keep()
     if progress:
         progress(0.85, "按时限规则计算期限…")
     if inserts:  # the new cases are the ones above the largest id known before
-        recompute(conn, cases.c.id > last_id)
+        recompute(conn, cases.c.id > last_id, keep_summaries=False)
     updated_ids = sorted(u["_id"] for u in updates)
     for start in range(0, len(updated_ids), 20000):
-        recompute(conn, cases.c.id.in_(updated_ids[start:start + 20000]))
+        recompute(conn, cases.c.id.in_(updated_ids[start:start + 20000]), keep_summaries=False)
+    keep()
     if progress:
         progress(1.0, "导入完成")
 

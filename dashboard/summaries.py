@@ -162,12 +162,17 @@ def retract_cases(conn: Connection, case_ids) -> None:
         _apply(conn, cases.c.id.in_(chunk), -1)
 
 
-def refresh_cases(conn: Connection, case_ids) -> None:
+def refresh_cases(conn: Connection, case_ids, *, new_above: int | None = None) -> None:
     """Add the contributions of cases just written (new, or changed after
-    `retract_cases`) and recompute their colors."""
+    `retract_cases`) and recompute their colors; `new_above`: also every case with a
+    larger id (the cases an import just inserted, read by range rather than by id)."""
     if not _built(conn):
         return
     as_of = colors_as_of(conn)
+    if new_above is not None:
+        _apply(conn, cases.c.id > new_above, +1)
+        if as_of is not None:
+            _store_colors(conn, as_of, cases.c.id > new_above)
     for chunk in _chunks(case_ids):
         _apply(conn, cases.c.id.in_(chunk), +1)
         if as_of is not None:
