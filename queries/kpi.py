@@ -206,6 +206,13 @@ def indicators_by_region(
     """The §6 indicators for each region of `level` in the scope (default: the level
     below the scope: the counties of a city, the townships of a county), zeros
     included; rates are NaN where undefined."""
+    return _indicators_by_region(conn, scope, filters, level)
+
+
+def _indicators_by_region(conn: Connection, scope: Scope, filters: Filters, level: str | None = None,
+                          colors: bool = True) -> pd.DataFrame:
+    """`indicators_by_region`; `colors=False` leaves the color columns at 0 (rankings
+    need none, and the comparison period's end has no stored colors)."""
     from queries.regions import region_list
 
     level = level or ("county" if scope.level == "city" else "township")
@@ -220,7 +227,7 @@ def indicators_by_region(
     counts = [c for c in table.columns if c not in ("code", "name", "parent_code", "population")]
     table[counts] = table[counts].fillna(0).astype("int64")
     key = "county_code" if level == "county" else "township_code"
-    stored = summary._color_counts(conn, scope, filters, key)
+    stored = summary._color_counts(conn, scope, filters, key) if colors else pd.DataFrame(columns=["code"])
     if stored is not None:
         color_counts = stored.set_index("code")
     else:
