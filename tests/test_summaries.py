@@ -100,7 +100,7 @@ def _stored_summaries(engine) -> dict[tuple, dict]:
     return stored
 
 
-def _check(engine, figures: bool = True) -> None:
+def _check(engine, with_indicators: bool = True) -> None:
     frame = _cases(engine)
     expected = _expected_summaries(frame)
     stored = _stored_summaries(engine)
@@ -120,7 +120,7 @@ def _check(engine, figures: bool = True) -> None:
     assert stored_colors == {
         int(r.id): (r.color, r.stage, r.deadline, None if pd.isna(r.days_left) else int(r.days_left))
         for r in colored.itertuples()}
-    if not figures:
+    if not with_indicators:
         return
     # indicators over periods cutting months in two, city and county scope, some filters
     for start, end in ((D(2026, 2, 15), TODAY), (D(2025, 11, 3), D(2026, 5, 20))):
@@ -198,7 +198,7 @@ def test_summaries_equal_the_raw_counts_after_random_writes(engine):
             with engine.begin() as conn:
                 deadlines.import_schedule(conn, [HolidayRow(D(2026, 5, 4), "holiday", "调休"),
                                                  HolidayRow(D(2026, 5, 9), "workday", "调休")])
-        _check(engine, figures=operation == 3)
+        _check(engine, with_indicators=operation == 3)
     # and a rebuild from scratch gives the same tables
     with engine.begin() as conn:
         summaries.rebuild(conn, as_of=TODAY)
@@ -225,3 +225,32 @@ def test_a_collective_visit_is_a_visit_of_five_or_more(engine):
     # first half: C04 (a visit of 8) and K1 (6)
     assert (result["collective_batches"], result["collective_persons"]) == (2, 14)
     _check(engine)
+
+
+def test_refresh_rebuilds_and_an_upgraded_database_has_its_summaries(tmp_path, monkeypatch, capsys):
+    """A first-release database upgraded in place (migration 0004) gets summaries equal to
+    its cases; `refresh` rebuilds them (the same figures) and reports what it did."""
+    import json
+    import shutil
+
+    from entrypoints.cli import main
+    from tests.test_migrations import FIRST_RELEASE
+
+    path = tmp_path / "old.db"
+    shutil.copy(FIRST_RELEASE, path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-11-20")
+    assert main(["init", "--json"]) == 0
+    capsys.readouterr()
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert summaries.colors_as_of(conn) == D(2026, 11, 20)
+    _check(engine, with_indicators=False)
+    with engine.begin() as conn:  # damage the summaries: refresh puts them right
+        conn.execute(case_summaries.delete())
+        conn.execute(case_colors.delete())
+    assert main(["refresh", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["colors_as_of"] == "2026-11-20" and out["summary_rows"] > 0 and out["colored_cases"] > 0
+    _check(engine, with_indicators=False)
+    engine.dispose()
