@@ -47,6 +47,7 @@ def create_database(engine: Engine, *, force: bool = False) -> None:
     db.create_schema(engine)
     with engine.begin() as conn:
         seed_presets(conn)
+        summaries.rebuild(conn)  # empty, and kept in step by every write from now on
 
 
 def upgrade_database(engine: Engine) -> tuple[str | None, str, str | None]:
