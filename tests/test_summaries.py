@@ -19,6 +19,7 @@ from dashboard.ledger import read_table
 from dashboard.models import case_colors, case_summaries, cases
 from dashboard.workdays import HolidayRow
 from entrypoints.bench import ledger_csv
+from queries.backlog import backlog_monthly
 from queries.filters import Filters, scope_for
 from queries.kpi import indicators
 from tests import fixture_city
@@ -132,6 +133,25 @@ def _check(engine, with_indicators: bool = True) -> None:
                 selected = frame[(frame["domain"].isin(domains) if domains else frame["domain"].notna())
                                  & (frame["channel"].isin(channels) if channels else frame["channel"].notna())]
                 _check_indicators(result, selected, start, end, region, colored if end == as_of else None)
+                _check_backlog_months(backlog_monthly(conn, scope, Filters(start, end, domains=domains,
+                                                                           channels=channels)),
+                                      selected if region is None else selected[selected["county_code"] == region],
+                                      start, end)
+
+
+def _check_backlog_months(result, frame, start, end) -> None:
+    backlog = frame[frame["is_backlog"] & (frame["registered_on"] <= pd.Timestamp(end))]
+    expected = []
+    for month in pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), end, freq="MS"):
+        month_end = min(month + pd.offsets.MonthEnd(0), pd.Timestamp(end))
+        expected.append({
+            "month": month.strftime("%Y-%m"),
+            "opened": int(backlog["registered_on"].between(month, month_end).sum()),
+            "resolved": int(backlog["resolved_on"].between(month, month_end).sum()),
+            "remaining": int(((backlog["registered_on"] <= month_end)
+                              & ~(backlog["resolved_on"] <= month_end)).sum()),
+        })
+    assert result.to_dict("records") == expected
 
 
 def _check_indicators(result, frame, start, end, region, colored) -> None:
