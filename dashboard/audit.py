@@ -31,7 +31,7 @@ ACTIONS = {
     "meeting": "新建督查会", "outcome": "记录督查会结果", "follow_up": "填报跟进情况", "remind": "登记催办",
     "extend": "批准延期", "rule_assign": "设定时限规则", "rule_edit": "修改预设规则", "color_rule": "修改三色规则",
     "calendar": "导入节假日", "attach": "上传附件", "user_add": "新建用户", "user_disable": "停用用户",
-    "user_enable": "启用用户", "user_reset": "重置密码", "init": "建库", "read": "命令行查询",
+    "user_enable": "启用用户", "user_reset": "重置密码", "init": "建库", "refresh": "重建汇总", "read": "命令行查询",
 }
 ACTIONS.update({"warn": "发布预警", "warn_ack": "签收预警", "warn_act": "处置预警", "warn_close": "关闭预警",
                 "sensitive": "设定敏感时期", "backlog_target": "设定积案清零目标"})

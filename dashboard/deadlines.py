@@ -288,11 +288,15 @@ def import_schedule(conn: Connection, rows) -> tuple[list, int]:
     return plans, recompute(conn, sa.or_(not_closed(), cases.c.deadline_provisional.is_(True)))
 
 
-def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int = 200_000) -> int:
+def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int = 200_000,
+              keep_summaries: bool = True) -> int:
     """Recompute and store the deadlines of the cases matching `conditions` (all cases
     without). An open case takes the preset in force on its registration date; a closed
     case keeps the preset stored with it. Returns the number of cases whose stored
-    deadlines changed."""
+    deadlines changed. The summaries follow the cases whose deadlines changed
+    (`keep_summaries=False`: the caller rebuilds them afterwards)."""
+    from dashboard import summaries
+
     presets = load_presets(conn)
     if DEFAULT_PRESET not in presets:
         seed_presets(conn)
@@ -333,12 +337,17 @@ def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int 
                 {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
                 for row in updates.astype(object).where(updates.notna(), None).to_dict("records")
             ]
+            changed_ids = [record["_id"] for record in records]
+            if keep_summaries:
+                summaries.retract_cases(conn, changed_ids)
             conn.execute(
                 cases.update()
                 .where(cases.c.id == sa.bindparam("_id"))
                 .values({c: sa.bindparam(c) for c in _OUTPUTS}),
                 records,
             )
+            if keep_summaries:
+                summaries.refresh_cases(conn, changed_ids)
             changed += int(differs.sum())
 
 

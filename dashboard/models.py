@@ -109,6 +109,9 @@ class Case(Base):
         sa.Index("ix_cases_backlog", "is_backlog", "resolved", "county_code"),
         sa.Index("ix_cases_domain", "domain"),
         sa.Index("ix_cases_leader", "leader_id"),
+        # Backlog opened / resolved in the last days of a period (the rest is in case_summaries)
+        sa.Index("ix_cases_backlog_registered", "is_backlog", "registered_on"),
+        sa.Index("ix_cases_backlog_resolved", "is_backlog", "resolved_on"),
     )
 
 
@@ -712,3 +715,84 @@ warning_deliveries = WarningDelivery.__table__
 warning_events = WarningEvent.__table__
 sensitive_periods = SensitivePeriod.__table__
 backlog_targets = BacklogTarget.__table__
+
+
+# --- Summaries (issue 13): counts kept in step with the cases by dashboard.summaries ---
+
+
+class CaseSummary(Base):
+    """Pre-aggregated counts of the cases by month × county × township × domain × channel,
+    with rollup rows over every domain and/or every channel ('*').
+
+    Each case adds to the row of the month of each of its dates: the received figures in
+    its registration month, acceptance figures in its acceptance month, closure figures
+    in its closing month, backlog resolution in its resolution month. Kept in step by
+    every write (dashboard.summaries); `python -m dashboard refresh` rebuilds it."""
+
+    __tablename__ = "case_summaries"
+
+    month: Mapped[int] = mapped_column(sa.Integer)  # yyyymm
+    county_code: Mapped[str] = mapped_column(sa.String(12))
+    township_code: Mapped[str] = mapped_column(sa.String(12))  # '' when none
+    domain: Mapped[str] = mapped_column(sa.String(20))  # '*': every domain (rollup row)
+    channel: Mapped[str] = mapped_column(sa.String(10))  # '*': every channel (rollup row)
+    received: Mapped[int] = mapped_column(sa.Integer, default=0)
+    online: Mapped[int] = mapped_column(sa.Integer, default=0)
+    collective_batches: Mapped[int] = mapped_column(sa.Integer, default=0)
+    collective_persons: Mapped[int] = mapped_column(sa.Integer, default=0)
+    province_batches: Mapped[int] = mapped_column(sa.Integer, default=0)
+    province_persons: Mapped[int] = mapped_column(sa.Integer, default=0)
+    beijing_batches: Mapped[int] = mapped_column(sa.Integer, default=0)
+    beijing_persons: Mapped[int] = mapped_column(sa.Integer, default=0)
+    accepted: Mapped[int] = mapped_column(sa.Integer, default=0)
+    timely: Mapped[int] = mapped_column(sa.Integer, default=0)
+    closed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    on_time: Mapped[int] = mapped_column(sa.Integer, default=0)
+    evaluated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(sa.Integer, default=0)
+    backlog_registered: Mapped[int] = mapped_column(sa.Integer, default=0)
+    backlog_resolved: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    # Domain and channel first: the rollup rows a page reads lie together, by month.
+    __table_args__ = (sa.PrimaryKeyConstraint("domain", "channel", "month", "county_code", "township_code"),)
+
+
+class CaseColor(Base):
+    """The three-color status of every case carrying a color on `summary_state.colors`
+    (stage, current deadline, days left, color), computed by dashboard.rules.assign_colors
+    and stored so that counts per county or township are one grouped query."""
+
+    __tablename__ = "case_colors"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
+    county_code: Mapped[str] = mapped_column(sa.String(12))
+    township_code: Mapped[str | None] = mapped_column(sa.String(12))
+    domain: Mapped[str] = mapped_column(sa.String(20))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    registered_on: Mapped[dt.date] = mapped_column(sa.Date)
+    is_backlog: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    leader_id: Mapped[int | None] = mapped_column(sa.Integer)
+    stage: Mapped[str | None] = mapped_column(sa.String(12))
+    deadline: Mapped[dt.date | None] = mapped_column(sa.Date)
+    days_left: Mapped[int | None] = mapped_column(sa.Integer)
+    color: Mapped[str] = mapped_column(sa.String(6))
+
+    __table_args__ = (
+        sa.Index("ix_case_colors_county", "county_code", "color"),
+        sa.Index("ix_case_colors_township", "township_code", "color"),
+    )
+
+
+class SummaryState(Base):
+    """When each summary was last built: `colors` holds the date its colors are for."""
+
+    __tablename__ = "summary_state"
+
+    name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    as_of: Mapped[dt.date | None] = mapped_column(sa.Date)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+
+
+case_summaries = CaseSummary.__table__
+case_colors = CaseColor.__table__
+summary_state = SummaryState.__table__

@@ -71,6 +71,9 @@ def save_rule(conn: Connection, region_code: str, rule: ColorRule | None, *, by:
     if rule is not None:
         conn.execute(color_rules.insert().values(
             region_code=region_code, updated_by=by, updated_at=dt.datetime.now(), **asdict(rule)))
+    from dashboard import summaries  # the stored colors follow the new thresholds
+
+    summaries.refresh_colors_for_region(conn, region_code)
 
 
 # Columns `assign_colors` needs; queries select exactly these for open cases.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from dashboard import auth, db, migrate
+from dashboard import auth, db, migrate, summaries
 from dashboard.deadlines import seed_presets
 from dashboard.models import users
 
@@ -47,6 +47,7 @@ def create_database(engine: Engine, *, force: bool = False) -> None:
     db.create_schema(engine)
     with engine.begin() as conn:
         seed_presets(conn)
+        summaries.rebuild(conn)  # empty, and kept in step by every write from now on
 
 
 def upgrade_database(engine: Engine) -> tuple[str | None, str, str | None]:
@@ -74,4 +75,5 @@ def upgrade_database(engine: Engine) -> tuple[str | None, str, str | None]:
         )
     with engine.begin() as conn:
         seed_presets(conn)
+        summaries.ensure_current(conn)  # colors for today's date (days left change daily)
     return before, after, bootstrap_admin(engine)

@@ -309,7 +309,7 @@ def _database_bytes(engine) -> int | None:
 
 
 def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, import_rows: int = 0,
-        progress: Callable[[str], None] | None = None) -> dict:
+        progress: Callable[[str], None] | None = None, reuse: bool = False) -> dict:
     """Build a sample database of `cases` cases and time set-up, queries, pages and
     (with `import_rows`) a ledger import; the import comes last as it adds cases."""
     from queries.filters import Filters, scope_for
@@ -319,12 +319,24 @@ def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, imp
     with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as workdir:
         url = url or f"sqlite:///{Path(workdir) / 'bench.db'}"
         engine = db.make_engine(url)
-        if not db.is_empty(engine):
-            raise ValueError("基准测试需要一个空数据库：--database-url 指向的库中已有数据，未做任何修改。")
-        say(f"生成示例库（{cases:,} 件）…")
-        started = time.perf_counter()
-        initialise(engine, sample=True, cases=cases)
-        init_seconds = time.perf_counter() - started
+        reused = reuse and url is not None and not db.is_empty(engine)
+        if reused:  # a sample database built before (`--reuse`): upgraded and refreshed, not rebuilt
+            with engine.connect() as conn:
+                found = conn.execute(sa.text("SELECT count(*) FROM cases")).scalar_one()
+            if found < cases:
+                raise ValueError(f"--reuse：库中只有 {found:,} 件，少于 --cases {cases:,}；请用空库重建。")
+            started = time.perf_counter()
+            initialise(engine, sample=False)
+            init_seconds = 0.0
+            say(f"沿用已有示例库（{found:,} 件），升级和刷新用时 {time.perf_counter() - started:.1f} 秒")
+        elif not db.is_empty(engine):
+            raise ValueError("基准测试需要一个空数据库：--database-url 指向的库中已有数据，未做任何修改。"
+                             "（已是示例库时可加 --reuse 直接测。）")
+        if not reused:
+            say(f"生成示例库（{cases:,} 件）…")
+            started = time.perf_counter()
+            initialise(engine, sample=True, cases=cases)
+            init_seconds = time.perf_counter() - started
         size = _database_bytes(engine)
 
         as_of = config.today()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from dashboard import config, db
+from dashboard import config, db, summaries
 from dashboard.deadlines import recompute
 from dashboard.setup import (
     DatabaseNotEmpty,
@@ -65,7 +65,8 @@ def initialise(
 
             inject(conn, config.today())
         with engine.begin() as conn:
-            recompute(conn)
+            recompute(conn, keep_summaries=False)
+            summaries.rebuild(conn)  # the summary tables, built once from all the cases
             summary["demo_users"] = add_demo_users(conn)
         _sample_warnings(engine)
         if progress:

@@ -6,10 +6,11 @@ import streamlit as st
 
 from dashboard.labels import COLOR_RGB, COLORS
 from dashboard.meetings import RATINGS
-from dashboard.rules import COLOR_ORDER, count_colors
+from dashboard.rules import COLOR_ORDER
 from pages import ensure_navigation, session, widgets
+from queries.cases import open_cases_page
 from queries.meetings import follow_ups
-from queries.supervision import colors_by_county, open_cases
+from queries.supervision import colors_by_county
 
 ensure_navigation()
 actor = session.require("view")
@@ -21,11 +22,10 @@ st.title("三色督办")
 st.caption(widgets.describe_filters(scope, filters) + f" · 期末（{filters.as_of:%Y-%m-%d}）在办案件，不论登记年份")
 widgets.color_legend()
 
-cases = widgets.run_query(open_cases, scope, filters)
-widgets.color_tiles(count_colors(cases))
+by_county = widgets.run_query(colors_by_county, scope, filters)
+widgets.color_tiles({color: int(by_county[color].sum()) for color in COLOR_ORDER})
 
 st.subheader("各县区督办颜色分布")
-by_county = widgets.run_query(colors_by_county, scope, filters)
 long = by_county.melt(["county_code", "county_name"], list(COLOR_ORDER), var_name="color", value_name="count")
 long["color_label"] = long["color"].map(COLORS)
 long["order"] = long["color"].map({c: i for i, c in enumerate(COLOR_ORDER)})
@@ -58,12 +58,24 @@ chart = (
 st.altair_chart(chart, width="stretch")
 
 st.subheader("在办案件清单")
-shown = widgets.open_case_filters(cases, key="supervision", default_colors=("red", "yellow"))
-st.caption(f"共 {len(shown):,} 件（按紧急程度排序：红、黄、绿，剩余天数少者在前）")
-widgets.case_table(shown, key="supervision_cases", height=460)
-if not shown.empty:
-    widgets.download_buttons(widgets.localize_cases(shown), "三色督办清单",
-                             "三色督办清单 · " + widgets.describe_filters(scope, filters), key="supervision_download")
+# Only the rows on screen are fetched (with the total); the download fetches them all.
+choice = widgets.open_case_choices(key="supervision", default_colors=("red", "yellow"))
+first = widgets.run_query(open_cases_page, scope, filters, *choice, 0, widgets.MAX_SHOWN_ROWS)
+total = int(first["total"].iloc[0]) if not first.empty else 0
+st.caption(f"共 {total:,} 件（按紧急程度排序：红、黄、绿，剩余天数少者在前）")
+widgets.case_table(first.drop(columns="total"), key="supervision_cases", height=460)
+if total > len(first):
+    st.caption(f"表中列出前 {len(first):,} 件；完整清单请下载。")
+
+
+def every_row() -> pd.DataFrame:
+    with widgets.engine().connect() as conn:
+        return widgets.localize_cases(open_cases_page(conn, scope, filters, *choice, 0, None).drop(columns="total"))
+
+
+if total:
+    widgets.download_buttons_for(every_row, "三色督办清单", "三色督办清单 · " + widgets.describe_filters(scope, filters),
+                                 key="supervision_download")
 
 st.subheader("督查会跟进事项")
 pending = widgets.run_query(follow_ups, scope, filters)

@@ -538,10 +538,10 @@ def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", dow
         open_case(str(shown_rows.iloc[event.selection.rows[0]]["case_no"]))
 
 
-def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[str, ...] = (),
-                      in_link: bool = False) -> pd.DataFrame:
-    """Color / stage / unit filters above a list of open cases; returns the shown rows.
-    With `in_link` the choices are kept in the address (parameters `{key}_colors`,
+def open_case_choices(*, key: str, default_colors: tuple[str, ...] = (),
+                      in_link: bool = False) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Color / stage / unit filters above a list of open cases: (colors, stages, unit
+    text). With `in_link` the choices are kept in the address (parameters `{key}_colors`,
     `{key}_stages`, `{key}_unit`), so a shared link restores them."""
     bind = "query-params" if in_link else None
     left, middle, right = st.columns([2, 2, 3])
@@ -550,13 +550,20 @@ def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[st
     stages = middle.multiselect("环节", list(STAGES), format_func=STAGES.get, key=f"{key}_stages",
                                 placeholder="全部环节", bind=bind)
     unit = right.text_input("责任单位（包含）", key=f"{key}_unit", placeholder="例如：自然资源", bind=bind)
+    return tuple(colors), tuple(stages), unit.strip()
+
+
+def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[str, ...] = (),
+                      in_link: bool = False) -> pd.DataFrame:
+    """`open_case_choices` applied to a list of open cases; returns the shown rows."""
+    colors, stages, unit = open_case_choices(key=key, default_colors=default_colors, in_link=in_link)
     shown = cases
     if colors:
         shown = shown[shown["color"].isin(colors)]
     if stages:
         shown = shown[shown["stage"].isin(stages)]
-    if unit.strip():
-        shown = shown[shown["unit_name"].fillna("").str.contains(unit.strip(), regex=False)]
+    if unit:
+        shown = shown[shown["unit_name"].fillna("").str.contains(unit, regex=False)]
     return shown
 
 
@@ -574,6 +581,17 @@ def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str, 
                   what=caption, permission=permission)
     export_button(right, "下载 CSV", lambda: csv_bytes(frame, caption), file_name=f"{name}.csv",
                   mime="text/csv", key=f"{key}_csv", what=caption, permission=permission)
+
+
+def download_buttons_for(make_frame, name: str, caption: str, *, key: str) -> None:
+    """`download_buttons` for a list fetched only when a button is pressed (a page shows
+    the first rows of a long list; the download holds all of them)."""
+    left, right, _ = st.columns([1, 1, 4])
+    export_button(left, "下载 Excel", lambda: excel_bytes(make_frame(), caption), file_name=f"{name}.xlsx",
+                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
+                  what=caption)
+    export_button(right, "下载 CSV", lambda: csv_bytes(make_frame(), caption), file_name=f"{name}.csv",
+                  mime="text/csv", key=f"{key}_csv", what=caption)
 
 
 def export_button(container, label: str, build, *, file_name: str, mime: str, key: str, what: str,

@@ -9,8 +9,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.db import read_frame
-from dashboard.models import case_events, case_units, cases, leaders, regions, rule_presets, units
+from dashboard.models import (
+    case_colors,
+    case_events,
+    case_units,
+    cases,
+    leaders,
+    regions,
+    rule_presets,
+    units,
+)
 from dashboard.rules import RULE_COLUMNS, RuleBook, assign_colors, load_rules
+from queries import summary
 from queries.filters import Filters, Scope, case_conditions, open_condition, scope_condition
 
 CASE_LIST_COLUMNS = (
@@ -95,6 +105,32 @@ def fetch_case_list(
     return frame[list(CASE_LIST_COLUMNS)].reset_index(drop=True)
 
 
+def _fetch_stored_colors(conn: Connection, conditions, as_of: dt.date) -> pd.DataFrame:
+    """The case list of the cases colored on `as_of` with their stored stage, deadline,
+    days left and color (`case_colors`, computed by `assign_colors`)."""
+    # `id IN (colored cases)`: read from the few colored cases, not from every case of the scope
+    colored = sa.select(case_colors.c.case_id).where(case_colors.c.registered_on <= as_of)
+    stmt = (
+        case_list_select(*conditions, cases.c.id.in_(colored))
+        .join(case_colors, case_colors.c.case_id == cases.c.id)
+        .add_columns(case_colors.c.stage, case_colors.c.deadline, case_colors.c.days_left, case_colors.c.color)
+    )
+    return _finish_stored(read_frame(conn, stmt), as_of)
+
+
+def _finish_stored(frame: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame(columns=list(CASE_LIST_COLUMNS))
+    registered = pd.to_datetime(frame["registered_on"])
+    frame["days_open"] = (pd.Timestamp(as_of) - registered).dt.days.astype("int64")
+    frame["registered_on"] = registered.dt.date
+    frame["is_backlog"] = frame["is_backlog"].astype(bool)
+    frame["days_left"] = frame["days_left"].astype("Int64")
+    frame["provisional"] = frame["provisional"].fillna(False).astype(bool) & frame["stage"].isin(
+        ["acceptance", "handling"])
+    return frame[list(CASE_LIST_COLUMNS)].reset_index(drop=True)
+
+
 def open_cases(
     conn: Connection, scope: Scope, filters: Filters
 ) -> pd.DataFrame:
@@ -103,8 +139,11 @@ def open_cases(
     Sorted most urgent first: red, yellow, green, then fewest days left.
     """
     as_of = filters.as_of
-    stmt = case_list_select(*case_conditions(scope, filters, period=False), open_condition(as_of))
-    frame = fetch_case_list(conn, stmt, as_of)
+    if summary._colors_ready(conn, as_of):  # colored by the same rule, stored for this date
+        frame = _fetch_stored_colors(conn, case_conditions(scope, filters, period=False), as_of)
+    else:
+        stmt = case_list_select(*case_conditions(scope, filters, period=False), open_condition(as_of))
+        frame = fetch_case_list(conn, stmt, as_of)
     if frame.empty:
         return frame
     order = frame["color"].map({"red": 0, "yellow": 1, "green": 2})
@@ -182,3 +221,50 @@ def case_people(conn: Connection, scope: Scope, case_id: int) -> dict:
 def case_ids(conn: Connection, scope: Scope, filters: Filters) -> list[int]:
     """Ids of the cases in scope matching the filters (registered in the period)."""
     return list(conn.execute(sa.select(cases.c.id).where(*case_conditions(scope, filters))).scalars())
+
+
+def open_cases_page(conn: Connection, scope: Scope, filters: Filters, colors: tuple[str, ...] = (),
+                    stages: tuple[str, ...] = (), unit: str = "", offset: int = 0,
+                    limit: int | None = 200) -> pd.DataFrame:
+    """One page of `open_cases` (the same columns and order: red, yellow, green, fewest
+    days left first) narrowed to the given colors, stages and responsible unit (name
+    containing `unit`), with a column `total`: how many cases match in all. Read from the
+    stored colors when they are for the period end (only the page's rows are fetched;
+    `limit=None`: every row, for downloads), else from `open_cases`."""
+    as_of = filters.as_of
+    unit = unit.strip()
+    if not summary._colors_ready(conn, as_of):
+        frame = open_cases(conn, scope, filters)
+        if colors:
+            frame = frame[frame["color"].isin(colors)]
+        if stages:
+            frame = frame[frame["stage"].isin(stages)]
+        if unit:
+            frame = frame[frame["unit_name"].fillna("").str.contains(unit, regex=False)]
+        total = len(frame)
+        frame = frame.iloc[offset:None if limit is None else offset + limit].reset_index(drop=True)
+        return frame.assign(total=pd.Series([total] * len(frame), dtype="int64"))
+    shown = [case_colors.c.registered_on <= as_of]
+    if colors:
+        shown.append(case_colors.c.color.in_(colors))
+    if stages:
+        shown.append(case_colors.c.stage.in_(stages))
+    conditions = case_conditions(scope, filters, period=False)
+    if unit:
+        named = sa.select(units.c.id).where(units.c.name.contains(unit, autoescape=True))
+        conditions.append(cases.c.responsible_unit_id.in_(named))
+    colored = sa.select(case_colors.c.case_id).where(*shown)
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(cases).where(*conditions, cases.c.id.in_(colored))).scalar_one()
+    urgency = sa.case({"red": 0, "yellow": 1, "green": 2}, value=case_colors.c.color, else_=3)
+    stmt = (
+        case_list_select(*conditions, cases.c.id.in_(colored))
+        .join(case_colors, case_colors.c.case_id == cases.c.id)
+        .add_columns(case_colors.c.stage, case_colors.c.deadline, case_colors.c.days_left, case_colors.c.color)
+        .order_by(urgency, case_colors.c.days_left.is_(None), case_colors.c.days_left, cases.c.case_no)
+        .offset(offset)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    frame = _finish_stored(read_frame(conn, stmt), as_of)
+    return frame.assign(total=pd.Series([int(total)] * len(frame), dtype="int64"))

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.models import cases
-from dashboard.rules import count_colors
+from dashboard.rules import COLOR_ORDER, count_colors
+from queries import summary
 from queries.cases import open_cases
 from queries.filters import Filters, Scope, case_conditions
 
@@ -76,7 +77,54 @@ def _aggregate(conn: Connection, columns: dict, conditions: list, group=None) ->
     return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["code", *columns])
 
 
+# Output name -> its column in the summary table (dashboard.summaries).
+SUMMARY_COLUMNS = {
+    "received": {"total": "received", **{name: name for name in RECEIVED if name != "total"}},
+    "accepted": {"accepted": "accepted", "timely": "timely"},
+    "closed": {"closed": "closed", "on_time": "on_time", "evaluated": "evaluated", "satisfied": "satisfied"},
+    "backlog": {"backlog_total": "backlog_registered", "backlog_resolved": "backlog_resolved"},
+}
+
+
 def _parts(conn: Connection, scope: Scope, filters: Filters, group=None) -> dict[str, pd.DataFrame]:
+    if summary._counts_ready(conn):
+        return _summary_parts(conn, scope, filters, group)
+    return _raw_parts(conn, scope, filters, group)
+
+
+def _summary_parts(conn: Connection, scope: Scope, filters: Filters, group=None) -> dict[str, pd.DataFrame]:
+    """The same figures from the summary table: whole months from there, the days left
+    over at the period's ends from the cases."""
+    base = case_conditions(scope, filters, period=False)
+    name = None if group is None else group.name
+    c = cases.c
+
+    def raw(columns, *conditions):
+        return lambda a, b: _aggregate(conn, columns, [*base, *[f(a, b) for f in conditions]], group)
+
+    received = raw(RECEIVED, lambda a, b: c.registered_on.between(a, b))
+    accepted = raw(ACCEPTED, lambda a, b: c.accepted_on.between(a, b))
+    closed = raw(CLOSED, lambda a, b: c.closed_on.between(a, b))
+    end = filters.as_of
+
+    def backlog(a, b):
+        # backlog registered in [a, b], and backlog resolved in [a, b] (registered before, or in it)
+        registered = _aggregate(conn, {"backlog_total": lambda: sa.func.count(), "backlog_resolved": lambda: sa.literal(0)},
+                                [*base, c.is_backlog.is_(True), c.registered_on.between(a, b)], group)
+        resolved = _aggregate(conn, {"backlog_total": lambda: sa.literal(0), "backlog_resolved": lambda: sa.func.count()},
+                              [*base, c.is_backlog.is_(True), c.resolved_on.between(a, b), c.registered_on <= end],
+                              group)
+        return summary._combine([registered, resolved], ["backlog_total", "backlog_resolved"], name)
+
+    return {
+        "received": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["received"], received, name),
+        "accepted": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["accepted"], accepted, name),
+        "closed": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["closed"], closed, name),
+        "backlog": summary._snapshot_counts(conn, scope, filters, SUMMARY_COLUMNS["backlog"], backlog, name),
+    }
+
+
+def _raw_parts(conn: Connection, scope: Scope, filters: Filters, group=None) -> dict[str, pd.DataFrame]:
     start, end = filters.period
     base = case_conditions(scope, filters, period=False)
     return {
@@ -89,7 +137,20 @@ def _parts(conn: Connection, scope: Scope, filters: Filters, group=None) -> dict
 
 
 def _received(conn: Connection, scope: Scope, filters: Filters) -> pd.Series:
+    if summary._counts_ready(conn):
+        raw = lambda a, b: _aggregate(  # noqa: E731
+            conn, RECEIVED, case_conditions(scope, filters.with_period(a, b)))
+        return summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["received"], raw, None).iloc[0]
     return _aggregate(conn, RECEIVED, case_conditions(scope, filters)).iloc[0]
+
+
+def _colors(conn: Connection, scope: Scope, filters: Filters) -> dict[str, int]:
+    """Red / yellow / green counts at the period end: stored colors when they are for
+    that date, else the open cases colored by the one rule."""
+    stored = summary._color_counts(conn, scope, filters, None)
+    if stored is None:
+        return count_colors(open_cases(conn, scope, filters))
+    return {color: int(stored[color].iloc[0]) for color in COLOR_ORDER}
 
 
 def indicators(
@@ -106,7 +167,7 @@ def indicators(
     received, accepted, closed, backlog = (parts[k] for k in ("received", "accepted", "closed", "backlog"))
     last_year = filters.with_period(same_day_last_year(start), same_day_last_year(end))
     total_last_year = int(_received(conn, scope, last_year)["total"])
-    colors = count_colors(open_cases(conn, scope, filters))
+    colors = _colors(conn, scope, filters)
     total = int(received["total"])
 
     return {
@@ -145,6 +206,13 @@ def indicators_by_region(
     """The §6 indicators for each region of `level` in the scope (default: the level
     below the scope: the counties of a city, the townships of a county), zeros
     included; rates are NaN where undefined."""
+    return _indicators_by_region(conn, scope, filters, level)
+
+
+def _indicators_by_region(conn: Connection, scope: Scope, filters: Filters, level: str | None = None,
+                          colors: bool = True) -> pd.DataFrame:
+    """`indicators_by_region`; `colors=False` leaves the color columns at 0 (rankings
+    need none, and the comparison period's end has no stored colors)."""
     from queries.regions import region_list
 
     level = level or ("county" if scope.level == "city" else "township")
@@ -158,9 +226,14 @@ def indicators_by_region(
         table = table.merge(frame, on="code", how="left")
     counts = [c for c in table.columns if c not in ("code", "name", "parent_code", "population")]
     table[counts] = table[counts].fillna(0).astype("int64")
-    colored = open_cases(conn, scope, filters)
     key = "county_code" if level == "county" else "township_code"
-    color_counts = colored.groupby([key, "color"]).size().unstack(fill_value=0) if not colored.empty else pd.DataFrame()
+    stored = summary._color_counts(conn, scope, filters, key) if colors else pd.DataFrame(columns=["code"])
+    if stored is not None:
+        color_counts = stored.set_index("code")
+    else:
+        colored = open_cases(conn, scope, filters)
+        color_counts = (colored.groupby([key, "color"]).size().unstack(fill_value=0) if not colored.empty
+                        else pd.DataFrame())
     for color in ("red", "yellow", "green"):
         table[color] = table["code"].map(color_counts[color] if color in color_counts else {}).fillna(0).astype("int64")
     table["online_share"] = _rate(table["online"], table["total"])

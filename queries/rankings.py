@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from queries.filters import Filters, Scope
-from queries.kpi import indicators_by_region
+from queries.kpi import _indicators_by_region
 
 # metric -> (Chinese name, higher is better)
 METRICS = {
@@ -75,7 +75,7 @@ def ranking(conn: Connection, scope: Scope, filters: Filters, level: str, metric
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric}")
     higher = METRICS[metric][1]
-    now = indicators_by_region(conn, scope, filters, level)
+    now = _indicators_by_region(conn, scope, filters, level, colors=False)  # no metric is a color
     out = now[["code", "name", "parent_code", metric]].rename(columns={metric: "value"})
     out["rank"] = _ranks(out["value"], higher)
     previous_filters, _ = comparison_period(filters)
@@ -83,7 +83,7 @@ def ranking(conn: Connection, scope: Scope, filters: Filters, level: str, metric
         out["previous_value"] = float("nan")
         out["previous_rank"] = pd.array([pd.NA] * len(out), dtype="Int64")
     else:
-        before = indicators_by_region(conn, scope, previous_filters, level).set_index("code")[metric]
+        before = _indicators_by_region(conn, scope, previous_filters, level, colors=False).set_index("code")[metric]
         out["previous_value"] = out["code"].map(before).astype("float64")
         out["previous_rank"] = out["code"].map(_ranks(before, higher)).astype("Int64")
     out["change"] = (out["previous_rank"] - out["rank"]).astype("Int64")

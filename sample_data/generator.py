@@ -668,7 +668,9 @@ def _case_rows(plan: dict, sl: slice, city: _City, case_no: np.ndarray) -> list[
         "petitioner_phone": phones,
         "petitioner_id_no": _id_numbers(plan, sl, city, reg_dates),
         "persons": persons.tolist(),
-        "is_collective": collective.tolist(),
+        # 集体访: visits of five or more persons only (joint letters and online cases are not)
+        "is_collective": (collective & (np.array(CHANNEL_CODES, dtype=object)[plan["channel"][sl]] == "visit"))
+        .tolist(),
         "county_code": np.array(city.county_codes, dtype=object)[plan["county"][sl]].tolist(),
         "township_code": np.array(city.township_codes, dtype=object)[township].tolist(),
         "domain": np.array(DOMAIN_CODES, dtype=object)[domain].tolist(),

@@ -210,6 +210,10 @@ def build(engine: sa.Engine) -> None:
                  must_change_password=False, disabled=False, failed_attempts=0, created_at=dt.datetime(2026, 1, 1))
             for name, role, region in USERS
         ])
+        # The summary tables, colors as of the fixture's today (other dates: computed from the cases)
+        from dashboard import summaries
+
+        summaries.rebuild(conn, as_of=TODAY)
 
 
 # A candidate pool for the pure draw tests: 20 cases in four counties of 12, 5, 2 and 1.

@@ -38,6 +38,10 @@ def _update(url: str, *statements) -> None:
     with engine.begin() as connection:
         for statement in statements:
             connection.execute(statement)
+        # Statements written straight to the tables bypass the write paths: rebuild the summaries
+        from dashboard import summaries
+
+        summaries.rebuild(connection, as_of=TODAY)
     engine.dispose()
 
 

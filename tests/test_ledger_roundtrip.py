@@ -80,7 +80,8 @@ def test_text_and_names_keep_their_punctuation(writable_city):
     assert result.new_leaders == ["欧阳 明", "+领导"]
     fw1, fw2, fw3 = (_case(engine, n) for n in ("FW001", "FW002", "FW003"))
     # codes, digits and dates folded; the full-width space became a space
-    assert (fw1["registered_on"], fw1["persons"], fw1["is_collective"]) == (D(2026, 3, 5), 12, True)
+    # an online case with 12 names is not a collective visit (集体访: a visit of five or more)
+    assert (fw1["registered_on"], fw1["persons"], fw1["is_collective"]) == (D(2026, 3, 5), 12, False)
     assert (fw1["township_code"], fw1["petitioner_name"], fw1["track"]) == ("880102001", "王 五", "simple")
     # free text exactly as written (full-width digit and punctuation included)
     assert fw1["summary"] == SUMMARY_1

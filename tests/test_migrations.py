@@ -47,6 +47,12 @@ def test_init_upgrades_a_first_release_database_in_place(tmp_path, monkeypatch, 
     before["meetings"] = [row[:7] + row[8:] for row in before["meetings"]]
     for rows in (before["spot_check_draws"], after["spot_check_draws"]):
         rows[:] = [row[:4] + row[5:] for row in rows]
+    # Revision 0004 corrected the collective flag (column 8): a visit of five or more only.
+    visits = {row[0]: row[3] == "visit" and row[7] >= 5 for row in before["cases"]}
+    assert [row[8] for row in after["cases"]] == [visits[row[0]] for row in after["cases"]]
+    assert sum(row[8] for row in before["cases"]) == 3 and sum(row[8] for row in after["cases"]) == 2
+    for rows in (before["cases"], after["cases"]):
+        rows[:] = [row[:8] + row[9:] for row in rows]
     for table in LEGACY_TABLES:  # every row kept (new columns may follow the old ones)
         assert [row[:len(before[table][0])] for row in after[table]] == before[table] if before[table] else True, table
         assert len(after[table]) == len(before[table]), table

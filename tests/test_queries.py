@@ -13,7 +13,7 @@ from queries.backlog import (
     backlog_township_month,
     unresolved_backlog_cases,
 )
-from queries.cases import case_by_number, open_cases
+from queries.cases import case_by_number, open_cases, open_cases_page
 from queries.filters import Filters, UnknownRegion, code_in_scope, scope_for
 from queries.kpi import indicators
 from queries.regions import counties, townships
@@ -232,3 +232,23 @@ def test_county_color_thresholds_change_colors(writable_city):
     with engine.connect() as conn:
         open_now = open_cases(conn, scope_for(conn), H1).set_index("case_no")["color"]
     assert (open_now["C06"], open_now["C07"]) == ("yellow", "yellow")
+
+
+@pytest.mark.parametrize("as_of", [TODAY, dt.date(2026, 6, 29)], ids=["stored colors", "computed colors"])
+def test_open_cases_page_fetches_one_page_with_the_total(conn, as_of):
+    """Open at 30 June, most urgent first: red B02 (-333 days), C04 (-20), C08 (-5);
+    yellow B05 (1), C06 (3); green C07 (10), C05 (20), B01 (92). On 29 June (colors not
+    stored for that day: computed) the order is the same."""
+    filters = Filters(date_from=dt.date(2026, 1, 1), date_to=as_of)
+    city = scope_for(conn)
+    page = open_cases_page(conn, city, filters, ("red", "yellow"), (), "", 1, 3)
+    assert page["case_no"].tolist() == ["C04", "C08", "B05"]
+    assert page["total"].tolist() == [5, 5, 5]
+    every = open_cases_page(conn, city, filters, limit=None)
+    assert every["case_no"].tolist() == ["B02", "C04", "C08", "B05", "C06", "C07", "C05", "B01"]
+    assert every.drop(columns="total").equals(open_cases(conn, city, filters))
+    # stage and unit: in handling, unit 西门 (unit 2: C04, B02)
+    page = open_cases_page(conn, city, filters, (), ("handling",), "西门", 0, 10)
+    assert page["case_no"].tolist() == ["B02", "C04"] and page["total"].iloc[0] == 2
+    assert open_cases_page(conn, scope_for(conn, COUNTY_B), filters, ("red",), (), "", 0, 10)["case_no"].tolist() \
+        == ["C08"]

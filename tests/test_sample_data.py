@@ -354,7 +354,9 @@ def test_distributions(frame):
     assert set(frame["domain"]) == set(DOMAINS)
     assert set(frame["track"]) <= {"general", "simple", "consultation", "green"}
     assert (frame["track"] == "general").mean() > 0.6
-    assert (frame["is_collective"] == (frame["persons"] >= 5)).all()
+    # 集体访: visits of five or more persons (joint letters and online cases with five names are not)
+    assert (frame["is_collective"] == ((frame["persons"] >= 5) & (frame["channel"] == "visit"))).all()
+    assert ((frame["persons"] >= 5) & (frame["channel"] != "visit")).any()
     assert frame["is_collective"].sum() >= 1 and 0.005 <= frame["is_collective"].mean() <= 0.05
     assert frame["persons"].between(1, 60).all() and (frame["persons"] == 1).mean() > 0.85
     assert (frame["escalation"] == "province").sum() >= 1

@@ -235,7 +235,8 @@ def validate_row(raw: dict[str, object], geography: Geography, values: dict | No
         out["resolved_on"] = out.get("closed_on")
     if out.get("resolved_on") and not out.get("resolved"):
         out["resolved"] = True
-    out["is_collective"] = (out.get("persons") or 1) >= 5
+    # 集体访: a visit (来访) of five or more persons; letters and online cases with five names are not
+    out["is_collective"] = out.get("channel") == "visit" and (out.get("persons") or 1) >= 5
     out["escalation"] = out.get("escalation") or "none"
     return out, problems, warnings
 

@@ -6,6 +6,7 @@ masked."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 
@@ -13,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from dashboard import config
+from dashboard import config, summaries
 from dashboard.exports import safe_frame, unneutralise
 from dashboard.ledger.fields import (
     BOOL_FIELDS,
@@ -208,6 +209,7 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
     if progress:
         progress(0.7, f"写入 {len(inserts):,} 件新案件、更新 {len(updates):,} 件")
     if updates:
+        summaries.retract_cases(conn, [u["_id"] for u in updates])  # their old figures leave the summaries
         conn.execute(cases.update().where(cases.c.id == sa.bindparam("_id"))
                      .values({k: sa.bindparam(k) for k in CASE_FIELDS}), updates)
     for case_id, role, unit_id, responsible in relinks:  # 一事双交 follows the new units
@@ -219,15 +221,19 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
     if links:
         conn.execute(case_units.insert(), links)
     result.new, result.updated = len(inserts), len(updates)
+    # the summaries take the new and updated cases once, with their deadlines
+    keep = functools.partial(summaries.refresh_cases, conn, [u["_id"] for u in updates],
+                             new_above=last_id if inserts else None)
     if not recompute_deadlines:
-        return
+        return keep()
     if progress:
         progress(0.85, "按时限规则计算期限…")
     if inserts:  # the new cases are the ones above the largest id known before
-        recompute(conn, cases.c.id > last_id)
+        recompute(conn, cases.c.id > last_id, keep_summaries=False)
     updated_ids = sorted(u["_id"] for u in updates)
     for start in range(0, len(updated_ids), 20000):
-        recompute(conn, cases.c.id.in_(updated_ids[start:start + 20000]))
+        recompute(conn, cases.c.id.in_(updated_ids[start:start + 20000]), keep_summaries=False)
+    keep()
     if progress:
         progress(1.0, "导入完成")
 

@@ -3,14 +3,14 @@ receptions (领导接访), 五个必批 instructions, 纪委+信访 referrals, �
 回访. New tables and one new nullable column (case_units.part): nothing existing changes.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
