@@ -823,12 +823,17 @@ def load_sample(
     seed: int = config.DEFAULT_SAMPLE_SEED,
     until: dt.date | None = None,
     progress: Progress | None = None,
+    deadlines: bool = False,
 ) -> dict:
     """Fill an empty schema with the sample city and `cases` cases registered over the
     three years ending at `until` (default: `dashboard.config.today()`).
 
     Deterministic for a given (cases, seed, until). Returns
     {"regions", "units", "leaders", "cases", "events", "seconds"}.
+
+    `deadlines=True` writes each case with the deadlines `dashboard.deadlines.recompute`
+    would give it (same functions, same rules and calendar), so the caller need not
+    rewrite every case afterwards (the summary then has "deadlines": True).
     """
     started = time.perf_counter()
     until = until or config.today()
@@ -855,6 +860,7 @@ def load_sample(
     plan = _plan_cases(n, until, city, rng)
     case_no = _case_numbers(plan, city)
     report(0.05, "正在写入案件…")
+    rules = _deadline_rules(engine) if deadlines else None
 
     n_events = 0
     with engine.connect() as conn, _bulk_load(conn, report):
@@ -863,6 +869,8 @@ def load_sample(
             case_rows = _case_rows(plan, sl, city, case_no)
             unit_rows = _case_unit_rows(plan, sl, city)
             event_rows = _event_rows(plan, sl, city, n_events + 1)
+            if rules is not None:
+                _add_deadlines(case_rows, rules)
             with conn.begin():
                 _write_rows(conn, models.cases, case_rows)
                 _write_rows(conn, models.case_units, unit_rows)
@@ -879,7 +887,37 @@ def load_sample(
         "cases": n,
         "events": n_events,
         "seconds": round(time.perf_counter() - started, 2),
-    }
+    } | ({"deadlines": True} if deadlines else {})
+
+
+def _deadline_rules(engine: Engine) -> tuple:
+    """What `dashboard.deadlines.recompute` reads before computing (presets seeded the
+    same way when missing)."""
+    from dashboard import deadlines, workdays
+
+    with engine.begin() as conn:
+        presets = deadlines.load_presets(conn)
+        if deadlines.DEFAULT_PRESET not in presets:
+            deadlines.seed_presets(conn)
+            presets = deadlines.load_presets(conn)
+        return (presets, deadlines.load_assignments(conn), deadlines.city_code(conn),
+                workdays.load_calendar(conn))
+
+
+def _add_deadlines(case_rows: list[dict], rules: tuple) -> None:
+    """Put into each new case row the deadline columns recompute would store for it."""
+    from dashboard import deadlines
+
+    presets, assignments, city, calendar = rules
+    frame = pd.DataFrame.from_records(
+        case_rows, columns=["registered_on", "accepted_on", "track", "county_code", "is_repeat"]
+    ).assign(extension_days=0)
+    names = deadlines.preset_names(frame, assignments, city)
+    new = deadlines.compute(frame.assign(preset=names), presets, calendar)
+    new["preset"] = names
+    columns = [new[c].tolist() for c in deadlines._OUTPUTS]
+    for row, values in zip(case_rows, zip(*columns, strict=True), strict=True):
+        row.update(zip(deadlines._OUTPUTS, values, strict=True))
 
 
 # Bulk writing: the rows are the same dicts on every database (what SQLAlchemy's
