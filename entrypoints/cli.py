@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--database-url", help="在这个空数据库上测（默认临时 SQLite 文件）")
     bench.add_argument("--no-pages", action="store_true", help="只测查询，不测页面")
     bench.add_argument("--import-rows", type=int, default=0, help="另测导入这么多行新台账及其重复导入（默认不测）")
+    bench.add_argument("--reuse", action="store_true",
+                       help="直接测 --database-url 指向的已载入数据的库（只读，不建库；案件数取库中实际数）")
     bench.add_argument("--json", action="store_true")
 
     calendar = sub.add_parser("calendar", help="节假日安排")
@@ -1060,7 +1062,7 @@ def cmd_bench(args) -> int:
         for cases in args.cases:
             results.append(bench.run(cases, args.repeat, args.database_url if len(args.cases) == 1 else None,
                                      pages=not args.no_pages, import_rows=max(args.import_rows, 0),
-                                     progress=say))
+                                     progress=say, reuse=args.reuse))
     except ValueError as error:
         raise UserError(str(error)) from None
     growth = bench.compare(results) if len(results) > 1 else []
