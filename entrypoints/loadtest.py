@@ -182,7 +182,7 @@ async def _session(index: int, base_url: str, pages, cases: list[str], timeout: 
 
 
 def _describe(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
+    text = str(error) or ("超过每次打开的时限" if isinstance(error, TimeoutError) else type(error).__name__)
     return f"{type(error).__name__}: {text[:120]}"
 
 
