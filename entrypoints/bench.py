@@ -311,7 +311,10 @@ def _database_bytes(engine) -> int | None:
 def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, import_rows: int = 0,
         progress: Callable[[str], None] | None = None, reuse: bool = False) -> dict:
     """Build a sample database of `cases` cases and time set-up, queries, pages and
-    (with `import_rows`) a ledger import; the import comes last as it adds cases."""
+    (with `import_rows`) a ledger import; the import comes last as it adds cases.
+
+    `reuse`: time the already-loaded database at `url` as it is, read-only (no set-up,
+    no import; `cases` and `init_seconds` then report its case count and None)."""
     from queries.filters import Filters, scope_for
     from queries.regions import counties
 
@@ -319,20 +322,12 @@ def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, imp
     with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as workdir:
         url = url or f"sqlite:///{Path(workdir) / 'bench.db'}"
         engine = db.make_engine(url)
-        reused = reuse and url is not None and not db.is_empty(engine)
-        if reused:  # a sample database built before (`--reuse`): upgraded and refreshed, not rebuilt
-            with engine.connect() as conn:
-                found = conn.execute(sa.text("SELECT count(*) FROM cases")).scalar_one()
-            if found < cases:
-                raise ValueError(f"--reuse：库中只有 {found:,} 件，少于 --cases {cases:,}；请用空库重建。")
-            started = time.perf_counter()
-            initialise(engine, sample=False)
-            init_seconds = 0.0
-            say(f"沿用已有示例库（{found:,} 件），升级和刷新用时 {time.perf_counter() - started:.1f} 秒")
+        if reuse:
+            cases, init_seconds = _reused_cases(engine, url, import_rows), None
         elif not db.is_empty(engine):
             raise ValueError("基准测试需要一个空数据库：--database-url 指向的库中已有数据，未做任何修改。"
-                             "（已是示例库时可加 --reuse 直接测。）")
-        if not reused:
+                             "如要直接测这个已有数据的库，请加 --reuse。")
+        else:
             say(f"生成示例库（{cases:,} 件）…")
             started = time.perf_counter()
             initialise(engine, sample=True, cases=cases)
@@ -372,11 +367,33 @@ def run(cases: int, repeat: int, url: str | None = None, pages: bool = True, imp
         "database": engine.dialect.name,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "repeat": repeat,
-        "init_seconds": round(init_seconds, 2),
+        "init_seconds": None if init_seconds is None else round(init_seconds, 2),
         "database_bytes": size,
         "timings": [t.as_dict() for t in timings],
         "ratios": ratios,
     }
+
+
+def _reused_cases(engine, url: str | None, import_rows: int) -> int:
+    """The case count of the loaded database `--reuse` benchmarks, after checking it may."""
+    from dashboard.models import cases as cases_table
+
+    if not url:
+        raise ValueError("--reuse 需要用 --database-url 指明一个已载入数据的库。")
+    if import_rows:
+        raise ValueError("--reuse 只读地测已有的库，不能与 --import-rows 同用（导入会改动库中数据）。")
+    if not db.has_schema(engine):
+        raise ValueError("--reuse：--database-url 指向的库还没有建库，请先运行 "
+                         "`python -m dashboard init --sample --cases N`。")
+    missing = db.missing_columns(engine)
+    if missing:
+        raise ValueError("--reuse：库结构不是最新（缺少 " + "、".join(missing[:5])
+                         + "），请先运行 `python -m dashboard init` 就地升级。")
+    with engine.connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(cases_table)).scalar_one()
+    if not count:
+        raise ValueError("--reuse：库中没有案件，请先运行 `python -m dashboard init --sample --cases N`。")
+    return int(count)
 
 
 def compare(results: list[dict]) -> list[dict]:
@@ -400,8 +417,10 @@ def report(results: list[dict], growth: list[dict]) -> str:
     lines = []
     for result in results:
         size = result["database_bytes"]
+        built = ("已有库（--reuse）" if result["init_seconds"] is None
+                 else f"init --sample {result['init_seconds']:.1f} 秒")
         lines.append(
-            f"== {result['cases']:,} 件（{result['database']}）：init --sample {result['init_seconds']:.1f} 秒"
+            f"== {result['cases']:,} 件（{result['database']}）：{built}"
             + (f"，数据库 {size / 1024 / 1024:.0f} MB" if size else "")
             + f"；每项 {result['repeat']} 次取中位数；进程峰值内存 {result['peak_rss_mb']:.0f} MB =="
         )

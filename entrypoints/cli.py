@@ -210,8 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-pages", action="store_true", help="只测查询，不测页面")
     bench.add_argument("--import-rows", type=int, default=0, help="另测导入这么多行新台账及其重复导入（默认不测）")
     bench.add_argument("--reuse", action="store_true",
-                       help="--database-url 已是同规模的示例库时直接测（不重建；如 1,000,000 件的库建一次、测多次）")
+                       help="直接测 --database-url 指向的已载入数据的库（只读，不建库；案件数取库中实际数）")
     bench.add_argument("--json", action="store_true")
+
+    loadtest = sub.add_parser("loadtest", help="压力测试：多个会话同时登录并打开各页，报告各页耗时、服务 CPU 和错误")
+    loadtest.add_argument("--sessions", type=_positive, default=30, help="同时打开的会话数（默认 30）")
+    loadtest.add_argument("--url", help="测这个已运行的服务（如 http://127.0.0.1:8501）；默认临时启动一个")
+    loadtest.add_argument("--server-pid", type=int, help="与 --url 同用：服务进程号，用于统计 CPU")
+    loadtest.add_argument("--pages", default="overview,heatmap,supervision,case",
+                          help="依次打开的页面（逗号分隔，默认 overview,heatmap,supervision,case）")
+    loadtest.add_argument("--timeout", type=_positive, default=60, help="每次打开的时限（秒，默认 60）")
+    loadtest.add_argument("--total-timeout", type=_positive, default=900, help="整个测试的时限（秒，默认 900）")
+    loadtest.add_argument("--warmup", type=int, default=1, help="正式计时前先由几个会话依次预热（默认 1，不计入）")
+    loadtest.add_argument("--json", action="store_true")
 
     calendar = sub.add_parser("calendar", help="节假日安排")
     calendar_sub = _with_user(calendar.add_subparsers(dest="calendar_command", required=True, parser_class=_Parser), common)
@@ -1129,6 +1140,26 @@ def cmd_refresh(args) -> int:
     return EXIT_OK
 
 
+def cmd_loadtest(args) -> int:
+    from entrypoints import loadtest
+
+    pages = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in pages if p not in loadtest.PAGES]
+    if not pages or unknown:
+        raise UserError(f"--pages 中有不支持的页面：{'、'.join(unknown) or '（空）'}。"
+                        f"可用：{','.join(loadtest.PAGES)}")
+    if args.url and not args.url.startswith(("http://", "https://")):
+        raise UserError(f"--url 应以 http:// 或 https:// 开头（收到 {args.url!r}），如 http://127.0.0.1:8501")
+    try:
+        result = loadtest.run(args.sessions, args.url, pages, server_pid=args.server_pid, timeout=args.timeout,
+                              total_timeout=args.total_timeout, warmup=max(args.warmup, 0),
+                              progress=lambda message: print(message, file=sys.stderr, flush=True))
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    _print(result, args.json, loadtest.report(result))
+    return EXIT_OK if result["ok"] else EXIT_ERROR
+
+
 COMMANDS = {
     "import": cmd_import, "regions": cmd_regions,
     "init": cmd_init, "kpi": cmd_kpi, "draw": cmd_draw, "verify-draw": cmd_verify_draw,
@@ -1137,6 +1168,7 @@ COMMANDS = {
     "user": cmd_user, "audit": cmd_audit, "verify-audit": cmd_verify_audit,
     "refresh": cmd_refresh,
 }
+COMMANDS["loadtest"] = cmd_loadtest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -90,11 +90,12 @@ if not options:
 else:
     if st.session_state.get("heatmap_township") not in options:
         st.session_state["heatmap_township"] = options[0]
+    # looked up once, not re-indexed for each option (each viewer's rerun labels every township)
+    unresolved = {code: int(n) for code, n in zip(backlog["township_code"], backlog["unresolved"], strict=True)}
     township = st.selectbox(
         "选择乡镇（也可在地图上点击）",
         options,
-        format_func=lambda code: f"{names[code]} · 未化解 "
-        f"{int(backlog.set_index('township_code').at[code, 'unresolved'])} 件",
+        format_func=lambda code: f"{names[code]} · 未化解 {unresolved[code]} 件",
         key="heatmap_township",
     )
     st.query_params["township"] = township

@@ -5,7 +5,8 @@ empty schema (the caller runs `dashboard.db.create_schema`). The same
 (cases, seed, until) always gives the same rows: every random draw comes from one
 `numpy.random.default_rng(seed)` in a fixed order, for all cases at once, before any
 row is written; rows are then written in chunks of `CHUNK` cases, one transaction per
-chunk, with SQLAlchemy Core (portable between SQLite and PostgreSQL).
+chunk (COPY on PostgreSQL, a DBAPI executemany on SQLite: see `_write_rows`; the same
+rows either way).
 
 Case number 信访件编号: ``YX{year}-{cc}-{seq:06d}``, e.g. ``YX2026-21-000123``: the
 registration year, the last two digits of the county code (02 云溪区, 03 东湖区, 21 临江县,
@@ -824,12 +825,17 @@ def load_sample(
     seed: int = config.DEFAULT_SAMPLE_SEED,
     until: dt.date | None = None,
     progress: Progress | None = None,
+    deadlines: bool = False,
 ) -> dict:
     """Fill an empty schema with the sample city and `cases` cases registered over the
     three years ending at `until` (default: `dashboard.config.today()`).
 
     Deterministic for a given (cases, seed, until). Returns
     {"regions", "units", "leaders", "cases", "events", "seconds"}.
+
+    `deadlines=True` writes each case with the deadlines `dashboard.deadlines.recompute`
+    would give it (same functions, same rules and calendar), so the caller need not
+    rewrite every case afterwards (the summary then has "deadlines": True).
     """
     started = time.perf_counter()
     until = until or config.today()
@@ -856,19 +862,23 @@ def load_sample(
     plan = _plan_cases(n, until, city, rng)
     case_no = _case_numbers(plan, city)
     report(0.05, "正在写入案件…")
+    rules = _deadline_rules(engine) if deadlines else None
 
     n_events = 0
-    for first in range(0, n, CHUNK):
-        sl = slice(first, min(first + CHUNK, n))
-        case_rows = _case_rows(plan, sl, city, case_no)
-        unit_rows = _case_unit_rows(plan, sl, city)
-        event_rows = _event_rows(plan, sl, city, n_events + 1)
-        with engine.begin() as conn:
-            conn.execute(models.cases.insert(), case_rows)
-            conn.execute(models.case_units.insert(), unit_rows)
-            conn.execute(models.case_events.insert(), event_rows)
-        n_events += len(event_rows)
-        report(0.05 + 0.95 * sl.stop / n, f"正在写入案件 {sl.stop:,}/{n:,}…")
+    with engine.connect() as conn, _bulk_load(conn, report):
+        for first in range(0, n, CHUNK):
+            sl = slice(first, min(first + CHUNK, n))
+            case_rows = _case_rows(plan, sl, city, case_no)
+            unit_rows = _case_unit_rows(plan, sl, city)
+            event_rows = _event_rows(plan, sl, city, n_events + 1)
+            if rules is not None:
+                _add_deadlines(case_rows, rules)
+            with conn.begin():
+                _write_rows(conn, models.cases, case_rows)
+                _write_rows(conn, models.case_units, unit_rows)
+                _write_rows(conn, models.case_events, event_rows)
+            n_events += len(event_rows)
+            report(0.05 + 0.9 * sl.stop / max(n, 1), f"正在写入案件 {sl.stop:,}/{n:,}…")
 
     _sync_sequences(engine)
     # Receptions, referrals, 回访 … (the accountability loop)
@@ -883,7 +893,160 @@ def load_sample(
         "cases": n,
         "events": n_events,
         "seconds": round(time.perf_counter() - started, 2),
-    }
+    } | ({"deadlines": True} if deadlines else {})
+
+
+def _deadline_rules(engine: Engine) -> tuple:
+    """What `dashboard.deadlines.recompute` reads before computing (presets seeded the
+    same way when missing)."""
+    from dashboard import deadlines, workdays
+
+    with engine.begin() as conn:
+        presets = deadlines.load_presets(conn)
+        if deadlines.DEFAULT_PRESET not in presets:
+            deadlines.seed_presets(conn)
+            presets = deadlines.load_presets(conn)
+        return (presets, deadlines.load_assignments(conn), deadlines.city_code(conn),
+                workdays.load_calendar(conn))
+
+
+def _add_deadlines(case_rows: list[dict], rules: tuple) -> None:
+    """Put into each new case row the deadline columns recompute would store for it."""
+    from dashboard import deadlines
+
+    presets, assignments, city, calendar = rules
+    frame = pd.DataFrame.from_records(
+        case_rows, columns=["registered_on", "accepted_on", "track", "county_code", "is_repeat"]
+    ).assign(extension_days=0)
+    names = deadlines.preset_names(frame, assignments, city)
+    new = deadlines.compute(frame.assign(preset=names), presets, calendar)
+    new["preset"] = names
+    columns = [new[c].tolist() for c in deadlines._OUTPUTS]
+    for row, values in zip(case_rows, zip(*columns, strict=True), strict=True):
+        row.update(zip(deadlines._OUTPUTS, values, strict=True))
+
+
+# Bulk writing: the rows are the same dicts on every database (what SQLAlchemy's
+# executemany would insert, column defaults included); only the way they reach the
+# database differs: COPY on PostgreSQL, a plain DBAPI executemany of tuples on SQLite.
+BULK_TABLES = ("cases", "case_units", "case_events")
+
+
+def _write_rows(conn, table: sa.Table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts with the same keys in the same order) into `table` within the
+    connection's open transaction. Columns the dicts leave out get their scalar default
+    (or NULL), exactly as `conn.execute(table.insert(), rows)` would."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    keys = list(rows[0])
+    extra = [c for c in table.columns if c.name not in rows[0]]
+    names = keys + [c.name for c in extra]
+    tail = tuple(c.default.arg if c.default is not None and c.default.is_scalar else None
+                 for c in extra)
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write((*row.values(), *tail))
+    elif dialect.name == "sqlite":
+        # column by column through SQLAlchemy's own converters (dates as text, booleans
+        # as 0/1), so the stored values are the ones its executemany would store
+        values = [list(col) for col in zip(*(row.values() for row in rows), strict=True)]
+        values += [[value] * len(rows) for value in tail]
+        for i, name in enumerate(names):
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                values[i] = [process(v) for v in values[i]]
+        marks = ", ".join("?" * len(names))
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})",
+                               zip(*values, strict=True))
+        finally:
+            cursor.close()
+    else:
+        conn.execute(table.insert(), rows)
+
+
+class _bulk_load:
+    """Context for writing the sample's cases on `conn` (SQLAlchemy connection, no
+    transaction open).
+
+    SQLite: `synchronous=OFF` and a larger page cache while loading (a crash mid-load
+    leaves a sample to rebuild anyway), restored afterwards.
+    PostgreSQL: when the case tables are empty, their secondary indexes and foreign keys
+    are dropped before the load and re-created (foreign keys validated) after it, which
+    is several times faster than maintaining them row by row; then the tables are
+    ANALYZEd. Their definitions are read from the catalog, so they come back exactly.
+    If the load fails, everything is re-created all the same.
+    """
+
+    def __init__(self, conn, report) -> None:
+        self.conn = conn
+        self.report = report
+        self.saved: list[tuple[str, str]] = []  # (kind, statement to re-create)
+        self.pragmas: dict[str, object] = {}
+
+    def __enter__(self):
+        conn = self.conn
+        if conn.dialect.name == "sqlite":
+            for name, value in (("synchronous", 0), ("cache_size", -262144)):
+                self.pragmas[name] = conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                conn.exec_driver_sql(f"PRAGMA {name}={value}")
+            conn.commit()
+        elif conn.dialect.name == "postgresql":
+            with conn.begin():
+                empty = all(
+                    conn.exec_driver_sql(f"SELECT NOT EXISTS (SELECT 1 FROM {t})").scalar()
+                    for t in BULK_TABLES
+                )
+                if empty:
+                    self._drop_indexes_and_keys()
+        return self
+
+    def _drop_indexes_and_keys(self) -> None:
+        conn = self.conn
+        tables = "ARRAY['" + "','".join(BULK_TABLES) + "']"
+        keys = conn.exec_driver_sql(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+            "FROM pg_constraint c WHERE c.contype = 'f' "
+            f"AND c.conrelid::regclass::text = ANY({tables}) ORDER BY 1, 2"
+        ).all()
+        indexes = conn.exec_driver_sql(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
+            f"WHERE i.indrelid::regclass::text = ANY({tables}) AND c.oid IS NULL ORDER BY 1"
+        ).all()
+        for table, name, definition in keys:
+            conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            self.saved.append(("key", f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+        for name, definition in indexes:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+            self.saved.append(("index", definition))
+
+    def __exit__(self, *exc) -> None:
+        conn = self.conn
+        if conn.in_transaction():
+            conn.rollback()
+        if conn.dialect.name == "sqlite":
+            for name, value in self.pragmas.items():
+                conn.exec_driver_sql(f"PRAGMA {name}={value}")
+            conn.commit()
+        elif conn.dialect.name == "postgresql":
+            if self.saved:
+                self.report(0.95, "正在建立索引…")
+            with conn.begin():
+                conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+                for _kind, statement in sorted(self.saved, key=lambda s: s[0] != "index"):
+                    conn.exec_driver_sql(statement)
+            self.report(0.98, "正在更新统计信息…")
+            with conn.begin():
+                for table in BULK_TABLES:
+                    conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def _sync_sequences(engine: Engine) -> None:

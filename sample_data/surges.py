@@ -25,6 +25,8 @@ SURGES = (
 )
 # (county, township position, cases made collective visits in the last 7 days)
 COLLECTIVE = (("990122", 4, 4),)
+# The moves touch only cases registered in the last DAYS days (their deadlines are recomputed).
+DAYS = max(window for *_, window, _count in SURGES)
 
 
 def _township(conn: Connection, county: str, position: int) -> tuple[str, str]:

@@ -163,3 +163,25 @@ def test_bench_refuses_bad_sizes(capsys):
         main(["bench", "--cases", "abc"])
     assert exit_info.value.code == 2
     assert "50000,1000000" in capsys.readouterr().err
+
+
+def test_bench_reuse_times_a_loaded_database_without_changing_it(tmp_path, capsys):
+    from dashboard import db
+    from entrypoints.setup import initialise
+
+    url = f"sqlite:///{tmp_path / 'loaded.db'}"
+    initialise(db.make_engine(url), sample=True, cases=400)
+    # without --reuse a database with data is refused, and --reuse names the way out
+    assert main(["bench", "--database-url", url, "--cases", "300", "--no-pages"]) == 2
+    assert "--reuse" in capsys.readouterr().err
+    assert main(["bench", "--database-url", url, "--reuse", "--import-rows", "10", "--no-pages"]) == 2
+    assert "--import-rows" in capsys.readouterr().err
+    result = _json(capsys, ["bench", "--database-url", url, "--reuse", "--cases", "300", "--repeat", "1",
+                            "--no-pages", "--json"])
+    (only,) = result["results"]
+    assert only["cases"] == 400 and only["init_seconds"] is None  # the database's own count, nothing built
+    assert {"name", "scope", "median_ms", "p95_ms"} <= set(only["timings"][0])
+    with db.make_engine(url).connect() as conn:  # nothing added
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM cases").scalar() == 400
+    assert main(["bench", "--reuse", "--no-pages"]) == 2
+    assert "--database-url" in capsys.readouterr().err
