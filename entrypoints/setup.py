@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy.engine import Engine
 
-from dashboard import config, db, summaries
+from dashboard import config, db, models, summaries
 from dashboard.deadlines import recompute
 from dashboard.setup import (
     DatabaseNotEmpty,
@@ -67,7 +67,7 @@ def initialise(
             inject(conn, config.today())
         with engine.begin() as conn:
             if summary.pop("deadlines", False):  # written with the cases (same rules); the moved ones again
-                recompute(conn, cases.c.registered_on >= config.today() - dt.timedelta(days=DAYS),
+                recompute(conn, models.cases.c.registered_on >= config.today() - dt.timedelta(days=DAYS),
                           keep_summaries=False)
             else:
                 recompute(conn, keep_summaries=False)
