@@ -68,7 +68,7 @@ FALSE_WORDS = {"否", "n", "no", "0", "×", "✗", "x", "false", "无", "未化�
 # Chinese words of the ledgers for the coded columns (labels plus common variants).
 CODE_WORDS = {
     "channel": {**{v: k for k, v in CHANNELS.items()}, "网信": "online", "网上": "online", "网络": "online",
-                "信": "letter", "访": "visit", "走访": "visit", "12345": "phone", "电话信访": "phone",
+                "信": "letter", "访": "visit", "走访": "visit", "12345": "phone", "电话信访": "phone", "电话": "phone",
                 "书记信箱": "mailbox", "市长信箱": "mailbox"},
     "domain": {**{v: k for k, v in DOMAINS.items()}, "劳动和社会保障": "labor", "城乡建设": "housing",
                "国土资源": "land", "环境保护": "environment", "医疗卫生": "health", "非法集资": "finance"},
@@ -76,7 +76,7 @@ CODE_WORDS = {
     "escalation": {**{v: k for k, v in ESCALATION.items()}, "": "none", "否": "none", "赴京": "beijing",
                    "到省": "province"},
     "backlog_source": {**{v: k for k, v in BACKLOG_SOURCES.items()}, "": None, "国家信访局交办": "national",
-                       "省信访局交办": "province", "本级排查": "local"},
+                       "省信访局交办": "province", "省交办": "province", "本级排查": "local"},
     # an empty cell keeps a known case's track (a new case gets 一般程序)
     "track": {**{v: k for k, v in TRACKS.items()}, "": None, "一般": "general", "简易": "simple",
               "咨询": "consultation", "咨询类": "consultation", "建议": "consultation", "绿色": "green"},

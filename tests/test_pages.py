@@ -102,7 +102,10 @@ def test_supervision_lists_open_cases(app_env):
     # come before their clearance targets; B01 (closed, unresolved) runs on its target.
     assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "B05", "C06", "C07", "C05", "B01"]
     assert table["督办颜色"].tolist() == ["红色", "红色", "红色", "黄色", "黄色", "绿色", "绿色", "绿色"]
-    assert table["剩余天数"].tolist() == [-333, -20, -5, 1, 3, 10, 20, 92]
+    # the status leads every case list; overdue in words, never a negative count
+    assert table.columns[:4].tolist() == ["督办颜色", "剩余/超期", "包案领导", "已历时"]
+    assert table["剩余/超期"].tolist() == ["已超期 333 天", "已超期 20 天", "已超期 5 天", "剩余 1 天", "剩余 3 天",
+                                       "剩余 10 天", "剩余 20 天", "剩余 92 天"]
     at.text_input(key="supervision_unit").input("北河").run()
     assert _case_tables(at)[0]["信访件编号"].tolist() == ["C08", "B05", "C07"]
 
@@ -141,9 +144,9 @@ def test_reminders_page_queue_and_recording(app_env):
     shown = _metrics(at)
     # see tests/test_reminders.py: on Tue 30 Jun head letters to B05 and C06; B02, C04
     # (handling) and C08 (acceptance) overdue
-    assert shown["书面通知主要负责人（前 5 日）"] == "2 件"
+    assert shown["发函催办主要负责人（前5日）"] == "2 件"
     assert shown["超期督办（每日）"] == "3 件"
-    assert shown["经办人提醒（前 15 日）"] == "0 件"
+    assert shown["经办人员催办（前15日）"] == "0 件"
     table = _table_with(at, "今日已登记")
     assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "B05", "C06"]
     assert table["期限类型"].tolist() == ["办理期限", "办理期限", "受理期限", "办理期限", "办理期限"]
