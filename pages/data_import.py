@@ -24,7 +24,7 @@ ensure_navigation()
 actor = session.require("import")
 
 IGNORE = "（不导入）"
-FIELD_LABELS = {key: f"{header}（{key}）" for key, (header, _) in FIELDS.items()}
+FIELD_LABELS = {key: header for key, (header, _) in FIELDS.items()}
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()
@@ -40,6 +40,7 @@ with ledger_tab:
         "文件中没有的列，已有案件保留原值。越级情况请填 赴省、进京 或 无（只写“是”的行会被拒，请补填去向）。"
     )
     upload = st.file_uploader("选择台账文件", type=["xlsx", "xls", "csv"], key="ledger_file")
+    widgets.uploader_hint("Excel（.xlsx、.xls）或 CSV 台账")
     if upload is not None:
         try:
             rows = read_table(upload.getvalue(), upload.name)
@@ -121,6 +122,7 @@ with region_tab:
         "重复导入会更新；几何无效的文件整体拒绝并说明原因。"
     )
     region_file = st.file_uploader("选择区划 CSV 或边界 GeoJSON", type=["csv", "geojson", "json"], key="region_file")
+    widgets.uploader_hint("区划 CSV 或边界 GeoJSON 文件")
     if region_file is not None and st.button("导入区划", key="region_run"):
         try:
             _summary, message = widgets.run_action(actions.import_regions, region_file.getvalue(), region_file.name)

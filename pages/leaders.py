@@ -48,7 +48,7 @@ event = st.dataframe(
     table, hide_index=True, key="leader_table", on_select="rerun", selection_mode="single-row", height=480,
     column_config={"化解率": st.column_config.NumberColumn(format="%.1f%%"),
                    "超期积案": st.column_config.NumberColumn(help="未化解积案中督办颜色为红色的件数"),
-                   "其他包案件": st.column_config.NumberColumn(help="领导包办的非积案案件（如集体访、越级访）"),
+                   "其他包案件": st.column_config.NumberColumn(help="领导包案的非积案案件（如集体访、越级访）"),
                    "距最近办理（天）": st.column_config.NumberColumn(help="距其包案积案最近一次办理记录的天数")},
 )
 widgets.download_buttons(table, "领导包案", "领导包案 · " + widgets.describe_filters(scope, filters),

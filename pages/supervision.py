@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.labels import COLOR_RGB, COLORS
+from dashboard.labels import COLOR_RGB, COLORS, days_left_text
 from dashboard.meetings import RATINGS
 from dashboard.rules import COLOR_ORDER, count_colors
 from pages import ensure_navigation, session, widgets
@@ -72,10 +72,11 @@ if pending.empty:
 else:
     st.caption("督查会上评价后要求限期跟进、案件尚未办结或化解的事项，按跟进时限排序。")
     follow_table = pd.DataFrame({
-            "信访件编号": pending["case_no"], "县区": pending["county_name"], "乡镇（街道）": pending["township_name"],
-            "责任单位": pending["unit_name"], "包案领导": pending["leader_name"].fillna(""),
-            "会上评价": pending["rating"].map(RATINGS), "点评意见": pending["comment"].fillna(""),
-            "跟进时限": pending["follow_up_due"], "剩余天数": pending["follow_up_days_left"],
+            "跟进时限": pending["follow_up_due"],
+            "剩余/超期": pending["follow_up_days_left"].map(lambda d: "—" if pd.isna(d) else days_left_text(int(d))),
+            "包案领导": pending["leader_name"].fillna("—"), "会上评价": pending["rating"].map(RATINGS),
+            "信访件编号": pending["case_no"], "乡镇（街道）": pending["township_name"], "县区": pending["county_name"],
+            "责任单位": pending["unit_name"].fillna("—"), "点评意见": pending["comment"].fillna("—"),
             "抽查记录": pending["draw_id"].map(lambda d: f"#{d}"),
         })
     picked = st.dataframe(follow_table, hide_index=True, key="follow_up_table", on_select="rerun",
