@@ -15,6 +15,8 @@ import altair as alt
 import pandas as pd
 import pydeck as pdk
 import streamlit as st
+from shapely.geometry import MultiPolygon, mapping, shape
+from shapely.geometry.polygon import orient
 
 # The one color scale of unresolved backlog on maps: light to dark red in up to five
 # bands; band 0 (light grey) for regions with none.
@@ -73,6 +75,17 @@ def _rgb(index: int) -> str:
     return "rgb({},{},{})".format(*BACKLOG_PALETTE[index])
 
 
+def _clockwise(boundary: str) -> dict:
+    """The geometry with clockwise outer rings: Vega's spherical geometry reads a
+    counter-clockwise ring (GeoJSON's right-hand rule) as the whole globe minus the region."""
+    geometry = shape(json.loads(boundary))
+    if isinstance(geometry, MultiPolygon):
+        geometry = MultiPolygon([orient(part, sign=-1.0) for part in geometry.geoms])
+    else:
+        geometry = orient(geometry, sign=-1.0)
+    return mapping(geometry)
+
+
 def _features(shapes: pd.DataFrame, records: list[dict], key: str) -> list[dict]:
     boundaries = shapes.set_index("code")["boundary"]
     features = []
@@ -80,7 +93,7 @@ def _features(shapes: pd.DataFrame, records: list[dict], key: str) -> list[dict]
         boundary = boundaries.get(record[key])
         if isinstance(boundary, str) and boundary:
             # The fields sit beside the geometry, where Vega-Lite's encodings find them.
-            features.append({"type": "Feature", "geometry": json.loads(boundary), "properties": {}, **record})
+            features.append({"type": "Feature", "geometry": _clockwise(boundary), "properties": {}, **record})
     return features
 
 

@@ -19,7 +19,7 @@ from dashboard.draws import (
 )
 from dashboard.labels import BACKLOG_SOURCES, COLORS
 from dashboard.meetings import RATINGS, draw_time, time_left
-from pages import ensure_navigation, session, widgets
+from pages import ensure_navigation, presentation, session, widgets
 from queries.meetings import agenda, meeting_list, notify_list, outcomes
 from queries.spot_check import (
     CandidateOptions,
@@ -78,6 +78,17 @@ meeting_titles = {NO_MEETING: "不关联督查会"} | {
 replaced_by = {int(r): int(d) for d, r in zip(history["draw_id"], history["replaces_draw_id"], strict=True)
                if pd.notna(r)}
 current_draws = history[~history["draw_id"].isin(replaced_by)]
+
+presenting = st.session_state.get(presentation.PRESENT_KEY)
+if presenting is not None and presenting in set(history["draw_id"]):
+    shown_record = history.set_index("draw_id").loc[presenting]
+    with widgets.engine().connect() as conn:
+        shown_cases = drawn_cases(conn, scope, int(presenting), today)
+    shown_meeting = (meetings_by_id.loc[int(shown_record["meeting_id"])].to_dict()
+                     if pd.notna(shown_record["meeting_id"]) and int(shown_record["meeting_id"]) in meetings_by_id.index
+                     else None)
+    presentation.show(shown_cases, record=shown_record, meeting_info=shown_meeting,
+                      verified=st.session_state.get(f"verified_{presenting}"), now=now)
 
 prepare_tab, draw_tab, record_tab, outcome_tab = st.tabs(
     ["① 会前准备", "② 抽取", "③ 抽查记录与核验", "④ 会后记录"], key="spot_tabs"
@@ -289,6 +300,10 @@ with record_tab:
             st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{widgets.plain(record['redraw_reason'])}")
         if opened in replaced_by:
             st.warning(f"本记录已被抽查记录 #{replaced_by[opened]} 替换（原记录保留备查）。")
+        if not cases.empty and st.button("投屏模式（视频会议上逐件显示）", key="present_start", type="primary",
+                                         icon=":material/present_to_all:"):
+            presentation.start(int(opened))
+            st.rerun()
         widgets.case_table(cases, key="drawn_cases")
         verify_slot = st.container()
         with st.expander("技术细节：随机种子、承诺值、候选清单指纹、存证链（供核查，一般不必看）"):

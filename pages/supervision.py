@@ -53,7 +53,7 @@ chart = (
         tooltip=[alt.Tooltip("county_name:N", title="县区"), alt.Tooltip("color_label:N", title="颜色"),
                  alt.Tooltip("count:Q", title="件数")],
     )
-    .properties(height=alt.Step(34))
+    .properties(height=alt.Step(24))
 )
 st.altair_chart(chart, width="stretch")
 

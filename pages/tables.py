@@ -90,8 +90,9 @@ def screen_cases(frame: pd.DataFrame, level: str | None = None) -> pd.DataFrame:
         shown[OPEN_FOR] = [EMPTY if _blank(d) else f"{int(d)} 天" for d in frame["days_open"]]
     shown = shown.drop(columns=["剩余天数", "领导职务", "已历时（天）"], errors="ignore")
     shown = shown[[c for c in SCREEN_ORDER if c in shown] + [c for c in shown if c not in SCREEN_ORDER]]
-    for column in shown:
-        shown[column] = [EMPTY if _blank(v) else v for v in shown[column]]
+    for column in shown:  # text throughout (a date column with "—" cells stays one type)
+        shown[column] = [EMPTY if _blank(v) else v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else v
+                         for v in shown[column]]
     return shown.reset_index(drop=True)
 
 
@@ -152,8 +153,8 @@ def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", dow
         st.caption(f"共 {len(frame):,} 件，表中列出前 {MAX_SHOWN_ROWS:,} 件；完整清单请下载。勾选行首方框可打开该案件详情。")
     else:
         st.caption("勾选行首方框可打开该案件详情。")
-    if download:
-        download_buttons(localize_cases(frame), download,
+    if download:  # through widgets, where the pages (and the tests) find it
+        widgets.download_buttons(localize_cases(frame), download,
                          f"{download} · {widgets.describe_filters(widgets.current_scope(), widgets.current_filters())}",
                          key=f"{key}_download")
     if event.selection.rows:
