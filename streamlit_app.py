@@ -62,6 +62,7 @@ navigation = st.navigation([home, *(page for entries in menu.values() for page, 
 # creates the database with a Chinese progress bar.
 widgets.ensure_ready()
 
+widgets.unknown_page_notice({"home", *(path for entries in MENU.values() for _, _, path, _ in entries)})
 actor = session.current_actor()
 if actor is None:
     session.sign_in_form()

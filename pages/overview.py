@@ -41,7 +41,7 @@ figures, worst, small_map = st.columns([1.1, 1.3, 2.2])
 with figures:
     with st.container(key="headline_backlog"):
         widgets.kpi_tile(st, "未化解积案（件）", f"{unresolved:,}",
-                         None if change is None else "较上月末持平" if change == 0 else f"较上月末 {change:+,} 件",
+                         None if change is None else "较上月末持平" if change == 0 else f"{change:+,} 件（较上月末）",
                          delta_color="inverse", change=bool(change),
                          help="截至期末尚未化解的积案（不论哪年列入）；较上月末：与上月底未化解件数相比")
     with st.container(key="headline_red"):

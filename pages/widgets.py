@@ -230,20 +230,16 @@ PAGE_STYLE = """
 .st-key-color_tile_green [data-testid="stMetricValue"] { color: rgb(44,140,44); }
 .st-key-headline_backlog [data-testid="stMetricValue"], .st-key-headline_red [data-testid="stMetricValue"]
   { font-size: 2.6rem; font-weight: 700; }
-[data-testid="stFileUploaderDropzoneInstructions"] span,
-[data-testid="stFileUploaderDropzoneInstructions"] small { font-size: 0 !important; }
-[data-testid="stFileUploaderDropzoneInstructions"] span::after
-  { content: "将文件拖到这里，或点击右侧按钮选择"; font-size: 0.9rem; }
-[data-testid="stFileUploaderDropzoneInstructions"] small::after
-  { content: "单个文件不超过 50 MB"; font-size: 0.8rem; }
-[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] { font-size: 0 !important; }
-[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after
-  { content: "选择文件"; font-size: 0.9rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] span { display: none !important; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after
+  { content: "单个文件不超过 50 MB"; font-size: 0.85rem; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none !important; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "选择文件"; }
 [data-tag][aria-label="红色"] { background-color: rgb(214,39,40) !important; color: #fff !important; }
 [data-tag][aria-label="黄色"] { background-color: rgb(240,180,0) !important; color: #222 !important; }
 [data-tag][aria-label="黄色"] button { color: #222 !important; }
 [data-tag][aria-label="绿色"] { background-color: rgb(44,160,44) !important; color: #fff !important; }
-[data-testid="stStatusWidget"] * { font-size: 0 !important; }
+[data-testid="stStatusWidget"] > * { display: none !important; }
 [data-testid="stStatusWidget"]::after { content: "正在加载…"; font-size: 0.85rem; }
 </style>
 """
@@ -284,3 +280,35 @@ def holiday_banner() -> None:
     st.warning(message, icon=":material/event_busy:")
     if allowed(signed_in, "settings"):
         st.page_link("pages/settings.py", label="去“设置”导入节假日安排 →")
+
+
+# Streamlit's own "Page not found" box is English and blocks the page until closed: it is
+# closed at once (from a same-origin component frame) and a Chinese notice shown instead.
+CLOSE_NOT_FOUND = """<script>
+const doc = window.parent.document;
+function closeNotFound() {
+  for (const box of doc.querySelectorAll('section[role="dialog"]')) {
+    const title = box.querySelector('h2');
+    const close = box.querySelector('button[aria-label="Close"]');
+    if (title && title.textContent.trim() === "Page not found" && close) { close.click(); }
+  }
+}
+closeNotFound();
+for (const wait of [100, 300, 800, 1500, 3000]) { setTimeout(closeNotFound, wait); }
+</script>"""
+
+
+def unknown_page_notice(known_paths: set[str]) -> None:
+    """A link to a page that does not exist opens the home page (Streamlit does that):
+    say so in Chinese, once per session, and close Streamlit's English box."""
+    from urllib.parse import urlparse
+
+    try:
+        requested = urlparse(st.context.url or "").path.strip("/")
+    except Exception:  # no browser context (tests)
+        return
+    if not requested or requested in known_paths or st.session_state.get("unknown_page_seen") == requested:
+        return
+    st.session_state["unknown_page_seen"] = requested
+    st.iframe(CLOSE_NOT_FOUND, height=1)  # fixed HTML of ours (same-origin frame, to reach the box)
+    st.info(f"没有“/{plain(requested)}”这个页面，已为您打开首页。请从左侧菜单选择要看的页面。")
