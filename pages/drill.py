@@ -164,7 +164,8 @@ else:
     palette = alt.Scale(domain=list(names_of.values()), range=[charts.BLUE, charts.GREY, charts.GREEN, charts.RED])
     st.altair_chart(
         alt.Chart(long).mark_line(point=True).encode(
-            x=alt.X("month:N", title="月份", sort=marked["month"].tolist()), y=alt.Y("count:Q", title="件数"),
+            x=alt.X("month:N", title="月份", sort=marked["month"].tolist(), axis=alt.Axis(labelLimit=240)),
+            y=alt.Y("count:Q", title="件数"),
             strokeDash=alt.condition("datum.partial", alt.value([4, 3]), alt.value([1, 0])),
             color=alt.Color("series:N", title=None, sort=list(names_of.values()), scale=palette,
                             legend=alt.Legend(orient="top")),

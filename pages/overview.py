@@ -107,7 +107,8 @@ with left:
         marked = charts.mark_partial(monthly, end)
         bars = marked.melt(["month", "partial"], ["opened", "resolved"], var_name="kind", value_name="count")
         bars["kind"] = bars["kind"].map({"opened": "新增积案", "resolved": "化解积案"})
-        base = alt.Chart(bars).encode(x=alt.X("month:N", title="月份", sort=marked["month"].tolist()))
+        base = alt.Chart(bars).encode(x=alt.X("month:N", title="月份", sort=marked["month"].tolist(),
+                                              axis=alt.Axis(labelLimit=240)))
         bar_chart = base.mark_bar().encode(
             xOffset="kind:N",
             y=alt.Y("count:Q", title="新增 / 化解（件）"),

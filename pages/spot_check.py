@@ -118,19 +118,19 @@ with prepare_tab:
             if when <= now:
                 st.error(f"会议时间 {when:%Y-%m-%d %H:%M} 已经过去（现在是 {now:%Y-%m-%d %H:%M}），未建会。"
                          "请把会议日期和时间改为将来的时间后再点“新建督查会”；抽取应在开会前（建议会前 4 小时）进行。")
-                st.stop()
-            try:
-                made = widgets.run_action(
-                    actions.create_meeting, title=title, scheduled_at=dt.datetime.combine(day, at),
-                    region_code=scope.region_code, public_value_rule=rule)
-            except DrawError as error:
-                st.error(widgets.plain(error))
             else:
-                st.session_state["spot_notice"] = (f"已建督查会 #{made.meeting_id}。"
-                                                   f"种子承诺值（SHA-256）：{made.commitment}")
-                st.session_state[SECRET_KEY] = made
-                st.session_state["draw_meeting_id"] = made.meeting_id
-                st.rerun()
+                try:
+                    made = widgets.run_action(
+                        actions.create_meeting, title=title, scheduled_at=dt.datetime.combine(day, at),
+                        region_code=scope.region_code, public_value_rule=rule)
+                except DrawError as error:
+                    st.error(widgets.plain(error))
+                else:
+                    st.session_state["spot_notice"] = (f"已建督查会 #{made.meeting_id}。"
+                                                       f"种子承诺值（SHA-256）：{made.commitment}")
+                    st.session_state[SECRET_KEY] = made
+                    st.session_state["draw_meeting_id"] = made.meeting_id
+                    st.rerun()
     if meeting_frame.empty:
         st.info("还没有督查会。")
     else:
@@ -441,10 +441,9 @@ with outcome_tab:
             due = left.date_input("跟进时限", value=today + dt.timedelta(days=30), key="outcome_due", format="YYYY-MM-DD")
             right.caption(f"记录人：{widgets.plain(actor.label)}")
             if st.form_submit_button("保存会后记录", type="primary"):
-                if rating is None:
-                    st.error("请选择会上评价（工作到位 / 需改进 / 工作不力）后再保存。")
-                    st.stop()
                 try:
+                    if rating is None:
+                        raise DrawError("请选择会上评价（工作到位 / 需改进 / 工作不力）后再保存。")
                     widgets.run_action(actions.record_outcome, draw_id=int(opened), case_no=case_no,
                                        leader_report=report, comment=comment, rating=rating, follow_up_due=due)
                 except (DrawError, actions.ActionError) as error:

@@ -277,7 +277,7 @@ def holiday_banner() -> None:
     message = (f"**{today.year + 1} 年节假日安排尚未导入**：期限落在 {today.year + 1} 年的案件暂按周末推算，"
                "标为“暂定”，遇春节等长假可能算早。国务院办公厅公布安排后，请在“设置 → 节假日安排”导入，"
                "系统会重新计算这些期限。")
-    st.warning(message, icon=":material/event_busy:")
+    st.warning(message)
     if allowed(signed_in, "settings"):
         st.page_link("pages/settings.py", label="去“设置”导入节假日安排 →")
 
