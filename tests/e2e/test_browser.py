@@ -668,12 +668,12 @@ def test_ledger_import_page(page, server):
     page.get_by_text("表头在第 2 行").wait_for(timeout=30_000)
     wait_idle(page)
     # the user's mapping wins over detection, and a blank-header column can be mapped
-    choose(page, "诉求摘要", "（不导入）")
-    box = page.get_by_role("combobox", name="第9列")  # a long list: type to find the option
-    box.click()
-    page.keyboard.type("包案领导")
-    page.get_by_role("option", name="包案领导（leader）").first.click()
-    wait_idle(page)
+    # Long lists (the fields, by their Chinese names only): type to find the option.
+    for column, field in (("诉求摘要", "（不导入）"), ("第9列", "包案领导")):
+        page.get_by_role("combobox", name=column).click()
+        page.keyboard.type(field)
+        page.get_by_role("option", name=field, exact=True).first.click()
+        wait_idle(page)
     page.get_by_role("button", name="检查（不写入）", exact=True).click()
     page.get_by_text("检查完成，尚未写入").wait_for(timeout=60_000)
     wait_idle(page)
