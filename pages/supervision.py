@@ -19,10 +19,9 @@ filters = widgets.current_filters()
 
 st.title("三色督办")
 st.caption(widgets.describe_filters(scope, filters) + f" · 期末（{filters.as_of:%Y-%m-%d}）在办案件，不论登记年份")
-widgets.color_legend()
-
 cases = widgets.run_query(open_cases, scope, filters)
 widgets.color_tiles(count_colors(cases))
+widgets.color_legend()
 
 st.subheader("各县区督办颜色分布")
 by_county = widgets.run_query(colors_by_county, scope, filters)

@@ -206,10 +206,10 @@ def color_legend() -> None:
 
 
 def color_tiles(counts: dict[str, int]) -> None:
-    """The three color counts, each number in its own color."""
-    columns = st.columns(3)
-    for column, color in zip(columns, ("red", "yellow", "green"), strict=True):
-        with column.container(key=f"color_tile_{color}"):
+    """The three color counts, each number in its own color, side by side at any width."""
+    row = st.container(horizontal=True, gap="small", wrap=False)  # side by side on a phone too
+    for color in ("red", "yellow", "green"):
+        with row.container(key=f"color_tile_{color}", width="stretch"):
             st.markdown(color_swatch(color, f"**{COLORS[color]}**"), unsafe_allow_html=True)
             st.metric(COLORS[color] + "件数", f"{counts.get(color, 0):,}", label_visibility="collapsed")
 
@@ -274,11 +274,11 @@ def holiday_banner() -> None:
         years = {y["year"]: y["source"] for y in schedule_years(conn)}
     if years.get(today.year + 1, "weekends") != "weekends":
         return
-    message = (f"**{today.year + 1} 年节假日安排尚未导入**：期限落在 {today.year + 1} 年的案件暂按周末推算，"
-               "标为“暂定”，遇春节等长假可能算早。国务院办公厅公布安排后，请在“设置 → 节假日安排”导入，"
-               "系统会重新计算这些期限。")
+    can_import = allowed(signed_in, "settings")
+    message = (f"**{today.year + 1} 年节假日安排未导入**：落在 {today.year + 1} 年的期限暂按周末推算，为“暂定”。"
+               + ("公布后请在“设置 → 节假日安排”导入。" if can_import else "请信访局在安排公布后导入。"))
     st.warning(message)
-    if allowed(signed_in, "settings"):
+    if can_import:
         st.page_link("pages/settings.py", label="去“设置”导入节假日安排 →")
 
 

@@ -93,7 +93,7 @@ def test_overview_headline_is_above_the_fold(new_tab, server, size):
         .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)""")
     assert cut == [], cut
     # The 2027 holiday schedule is not loaded on 20 November: a banner says so, with the way out.
-    banner = page.locator('[data-testid="stAlert"]').filter(has_text="2027 年节假日安排尚未导入")
+    banner = page.locator('[data-testid="stAlert"]').filter(has_text="2027 年节假日安排未导入")
     assert banner.count() == 1 and "设置" in banner.inner_text()
     assert main_width(page) <= width
     assert visible_english(page) == [] and english_words(page) == []
