@@ -409,7 +409,7 @@ def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
     draw.add_argument("--color", action="append", type=_draw_choice("督办颜色", COLORS), default=[],
                       help="督办颜色，可重复：red / yellow / green")
     draw.add_argument("--source", action="append", type=_draw_choice("积案来源", BACKLOG_SOURCES), default=[],
-                      help="积案来源，可重复：national 国家局交办 / province 省交办 / local 本地排查")
+                      help="积案来源，可重复：national 国家局交办 / province 省局交办 / local 本地排查")
     draw.add_argument("--min-days", type=_non_negative, default=0, metavar="DAYS", help="最少已历时天数")
     draw.add_argument("--json", action="store_true")
 

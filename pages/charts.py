@@ -36,9 +36,12 @@ def mark_partial(frame: pd.DataFrame, end: dt.date, column: str = "month") -> pd
     return out
 
 
-def partial_note(end: dt.date) -> str:
-    return (f"最后一个月（{end:%Y-%m}）截至 {end.day} 日，未满一个月，颜色较浅，不宜与整月比较。"
-            if is_partial(end) else "")
+def partial_note(end: dt.date, *, lighter: bool = False) -> str:
+    """The caption under a monthly chart whose last month is unfinished ("" otherwise)."""
+    if not is_partial(end):
+        return ""
+    return (f"最后一个月（{end:%Y-%m}）截至 {end.day} 日，未满一个月" + ("，柱子颜色较浅" if lighter else "")
+            + "，不宜与整月比较。")
 
 
 def dot_ranking(frame: pd.DataFrame, *, name_title: str, value_title: str, higher_is_better: bool,
@@ -64,4 +67,4 @@ def dot_ranking(frame: pd.DataFrame, *, name_title: str, value_title: str, highe
                  alt.Tooltip("rank:Q", title="名次")],
     )
     rule = alt.Chart(pd.DataFrame({"value": [median]})).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="value:Q")
-    return (rule + dots).properties(height=alt.Step(16))
+    return (rule + dots).properties(height=alt.Step(22))

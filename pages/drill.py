@@ -166,7 +166,6 @@ else:
         alt.Chart(long).mark_line(point=True).encode(
             x=alt.X("month:N", title="月份", sort=marked["month"].tolist(), axis=alt.Axis(labelLimit=240)),
             y=alt.Y("count:Q", title="件数"),
-            strokeDash=alt.condition("datum.partial", alt.value([4, 3]), alt.value([1, 0])),
             color=alt.Color("series:N", title=None, sort=list(names_of.values()), scale=palette,
                             legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("series:N", title="指标"),

@@ -35,7 +35,7 @@ total = int(shown["cases"].sum())
 widgets.kpi_tile(cols[0], "包案领导（人）", f"{int((shown['cases'] > 0).sum()):,}", help="包有积案的领导")
 widgets.kpi_tile(cols[1], "包案积案（件）", f"{total:,}")
 widgets.kpi_tile(cols[2], "化解率", widgets.percent(shown["resolved"].sum() / total if total else None),
-                 f"已化解 {int(shown['resolved'].sum()):,} 件", delta_color="off")
+                 f"已化解 {int(shown['resolved'].sum()):,} 件", change=False)
 widgets.kpi_tile(cols[3], "有超期积案的领导（人）", f"{int((shown['overdue'] > 0).sum()):,}")
 
 table = pd.DataFrame({

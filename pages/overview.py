@@ -126,7 +126,7 @@ with left:
         )
         st.altair_chart(alt.layer(bar_chart, line).resolve_scale(y="independent"), width="stretch")
         if charts.partial_note(end):
-            st.caption(charts.partial_note(end))
+            st.caption(charts.partial_note(end, lighter=True))
 with right:
     st.subheader("三色督办（期末在办）")
     widgets.color_tiles(now["colors"])
