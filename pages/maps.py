@@ -93,7 +93,10 @@ def _features(shapes: pd.DataFrame, records: list[dict], key: str) -> list[dict]
         boundary = boundaries.get(record[key])
         if isinstance(boundary, str) and boundary:
             # The fields sit beside the geometry, where Vega-Lite's encodings find them.
-            features.append({"type": "Feature", "geometry": _clockwise(boundary), "properties": {}, **record})
+            # Flat rows with the geometry in one field (encoded as `shape`, type geojson), so
+            # that a click selects a row by its fields like any other chart.
+            features.append({**record, "geo": {"type": "Feature", "geometry": _clockwise(boundary),
+                                               "properties": {}}})
     return features
 
 
@@ -124,7 +127,7 @@ def backlog_map(township_shapes: pd.DataFrame, county_shapes: pd.DataFrame, back
                alt.Tooltip("unresolved:Q", title="未化解积案（件）"), alt.Tooltip("backlog_total:Q", title="积案总数"),
                alt.Tooltip("backlog_resolved:Q", title="已化解")]
     base = alt.Chart(alt.Data(values=towns)).mark_geoshape(stroke="#ffffff", strokeWidth=0.6).encode(
-        color=fill, tooltip=tooltip)
+        shape=alt.Shape("geo:G"), color=fill, tooltip=tooltip)
     if pickable:
         pick = alt.selection_point(name="pick", fields=["township_code"], on="click", empty=False,
                                    clear="dblclick")
@@ -135,12 +138,12 @@ def backlog_map(township_shapes: pd.DataFrame, county_shapes: pd.DataFrame, back
     counties = _features(county_shapes, county_records, "code")
     if counties:
         layers.append(alt.Chart(alt.Data(values=counties)).mark_geoshape(
-            filled=False, stroke="#333333", strokeWidth=1.8))
+            fill="none", stroke="#333333", strokeWidth=1.8).encode(shape=alt.Shape("geo:G")))
     if selected:
         chosen = [f for f in towns if f["township_code"] == selected]
         if chosen:
             layers.append(alt.Chart(alt.Data(values=chosen)).mark_geoshape(
-                filled=False, stroke="#000000", strokeWidth=3.5))
+                fill="none", stroke="#000000", strokeWidth=3.5).encode(shape=alt.Shape("geo:G")))
     centroids = township_shapes.set_index("code")[["lon", "lat"]]
     worst = [r for r in sorted(records, key=lambda r: -r["unresolved"]) if r["unresolved"] > 0][:labels]
     if selected and selected not in {r["township_code"] for r in worst}:

@@ -173,6 +173,20 @@ def test_heatmap_shows_where(new_tab, server, database_url, size):
     choose(page, "选择乡镇（也可在地图上点击）", re.compile(rf"^(?!{re.escape(before)}$).+未化解 \d+ 件$"))
     assert box.input_value() != before
     assert outlined.count() >= 1 and map_fills(page) == fills
+    # A click on a township of the map selects it (the case list follows), colors kept.
+    before = box.input_value()
+    chart.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    for path in chart.locator('path[fill="rgb(165,15,21)"], path[fill="rgb(222,45,38)"]').all():
+        area = path.bounding_box()
+        x, y = area["x"] + area["width"] / 2, area["y"] + area["height"] * 0.8
+        if path.evaluate(f"p => document.elementFromPoint({x}, {y}) === p"):  # not under a label
+            page.mouse.click(x, y)
+            wait_idle(page)
+            if box.input_value() != before:  # (a click on the township already selected changes nothing)
+                break
+    assert box.input_value() != before
+    assert map_fills(page) == fills
     # Every row of the 乡镇 × 月份 matrix is named.
     matrix = page.locator('[data-testid="stVegaLiteChart"]').last
     matrix.scroll_into_view_if_needed()
