@@ -14,8 +14,7 @@ from dashboard.permissions import allowed
 from pages import session, widgets
 
 st.set_page_config(page_title="信访督查看板", layout="wide")
-
-widgets.ensure_ready()
+widgets.page_style()
 
 # (file, title, url_path, permission the page requires; None: every signed-in user).
 # Every url_path equals its file's name: until the first `st.navigation` call of a
@@ -50,15 +49,23 @@ MENU = {
 }
 
 actor = st.session_state.get(session.ACTOR_KEY)
-# The home page: the overview, or for the administrator (no case data) the user list.
-home = "users" if actor is not None and not allowed(actor, "view") else "overview"
+# The home page ("/"): the overview, or for the administrator (no case data) the user
+# list. It is a page of its own (hidden from the menu), so that every menu page keeps
+# its address (/overview, /users) and "/" follows the role once the user has signed in.
+admin = actor is not None and not allowed(actor, "view")
+home = st.Page("pages/users.py" if admin else "pages/overview.py", title="用户管理" if admin else "总览",
+               url_path="home", default=True, visibility="hidden")
 menu = {
-    section: [(st.Page(file, title=title, url_path=path, default=path == home), permission)
+    section: [(st.Page(file, title=title, url_path=path), permission)
               for file, title, path, permission in entries]
     for section, entries in MENU.items()
 }
-navigation = st.navigation([page for entries in menu.values() for page, _ in entries], position="hidden")
+navigation = st.navigation([home, *(page for entries in menu.values() for page, _ in entries)], position="hidden")
+# After the navigation (which ends Streamlit's file-name menu of pages/): the first run
+# creates the database with a Chinese progress bar.
+widgets.ensure_ready()
 
+widgets.unknown_page_notice({"home", *(path for entries in MENU.values() for _, _, path, _ in entries)})
 actor = session.current_actor()
 if actor is None:
     session.sign_in_form()

@@ -102,7 +102,7 @@ def agenda_html(frame: pd.DataFrame, title: str, subtitle: str) -> str:
             f"<h2>第 {int(row['序号'])} 件 · {html.escape(str(row['信访件编号']))}</h2>"
             f"<table>{facts}</table><h2>包案领导汇报</h2><table class='report'>{report}</table>"
             "<table class='report'><tr><th>点评意见</th><td></td></tr><tr><th>评价 / 跟进时限</th>"
-            "<td>□ 满意　□ 需改进　□ 不满意　　跟进时限：　　年　　月　　日</td></tr></table></section>"
+            "<td>□ 工作到位　□ 需改进　□ 工作不力　　跟进时限：　　年　　月　　日</td></tr></table></section>"
         )
     return (
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>"

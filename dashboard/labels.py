@@ -6,7 +6,7 @@ CHANNELS = {
     "letter": "来信",
     "visit": "来访",
     "online": "网上信访",
-    "phone": "电话",
+    "phone": "来电",
     "mailbox": "领导信箱",
 }
 
@@ -34,11 +34,11 @@ ESCALATION = {"none": "无", "province": "赴省", "beijing": "进京"}
 CALENDAR_SOURCES = {"package": "国务院办公厅公布的安排（系统内置）", "table": "管理员导入",
                     "weekends": "未导入：仅按周末推算，期限标为“暂定”"}
 ASSIGNMENT_STATUS = {"in_force": "现行", "superseded": "已被后续设定取代", "scheduled": "尚未生效"}
-BACKLOG_SOURCES = {"national": "国家局交办", "province": "省交办", "local": "本地排查"}
+BACKLOG_SOURCES = {"national": "国家局交办", "province": "省局交办", "local": "本地排查"}
 
 REGION_LEVELS = {"city": "市", "county": "县/区", "township": "乡镇/街道"}
 
-LEADER_LEVELS = {"city": "市级", "county": "县级", "township": "乡级"}
+LEADER_LEVELS = {"city": "市级", "county": "县级", "township": "乡镇级"}
 
 UNIT_KINDS = {"bureau": "职能部门", "county_gov": "县区政府", "township_gov": "乡镇政府/街道办"}
 
@@ -68,9 +68,9 @@ STAGES = {"acceptance": "待受理", "handling": "办理中", "clearance": "积�
 STAGE_DEADLINES = {"acceptance": "受理期限", "handling": "办理期限", "clearance": "化解目标日期"}
 
 REMINDER_LEVELS = {
-    "officer": "经办人提醒（前 15 日）",
-    "deputy": "分管负责人督促（前 10 日）",
-    "head": "书面通知主要负责人（前 5 日）",
+    "officer": "经办人员催办（前15日）",
+    "deputy": "分管领导催办（前10日）",
+    "head": "发函催办主要负责人（前5日）",
     "overdue": "超期督办（每日）",
 }
 

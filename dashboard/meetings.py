@@ -18,7 +18,8 @@ from dashboard.models import (
     spot_check_draw_cases,
 )
 
-RATINGS = {"satisfactory": "满意", "needs_work": "需改进", "unsatisfactory": "不满意"}
+# The meeting's verdict on the leader's work (not the petitioners' 满意 / 不满意 words).
+RATINGS = {"satisfactory": "工作到位", "needs_work": "需改进", "unsatisfactory": "工作不力"}
 # Taizhou draws four hours before the meeting (domain.md §1).
 DRAW_LEAD_TIME = dt.timedelta(hours=4)
 MAX_RULE_LENGTH = 100  # the public_value_rule column

@@ -261,7 +261,7 @@ class YearImport:
 
     def describe(self) -> str:
         if self.mode == "correction":
-            text = (f"{self.year} 年：{self.rows} 天作为对软件包安排的逐日更正，其余日期仍按软件包"
+            text = (f"{self.year} 年：{self.rows} 天作为对系统内置安排的逐日更正，其余日期仍按内置安排"
                     + (f"（其中 {self.replaced} 天替换了此前导入的更正）" if self.replaced else ""))
         else:
             text = (f"{self.year} 年：{self.rows} 天，作为该年的全部节假日安排"

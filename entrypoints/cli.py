@@ -444,7 +444,7 @@ def _add_draw_arguments(draw: argparse.ArgumentParser) -> None:
     draw.add_argument("--color", action="append", type=_draw_choice("督办颜色", COLORS), default=[],
                       help="督办颜色，可重复：red / yellow / green")
     draw.add_argument("--source", action="append", type=_draw_choice("积案来源", BACKLOG_SOURCES), default=[],
-                      help="积案来源，可重复：national 国家局交办 / province 省交办 / local 本地排查")
+                      help="积案来源，可重复：national 国家局交办 / province 省局交办 / local 本地排查")
     draw.add_argument("--min-days", type=_non_negative, default=0, metavar="DAYS", help="最少已历时天数")
     draw.add_argument("--json", action="store_true")
 
@@ -847,7 +847,9 @@ def cmd_rules(args) -> int:
         with engine.connect() as conn:
             name = conn.execute(sa.select(regions.c.name).where(regions.c.code == args.region)).scalar()
         track = TRACKS.get(args.track, "全部办理程序") if args.track else "全部办理程序"
-        print(f"已设定：{args.region} {name} {track} 自 {effective_from:%Y-%m-%d} 起登记的案件适用 {args.preset}；"
+        with engine.connect() as conn:
+            title = load_presets(conn)[args.preset].title
+        print(f"已设定：{args.region} {name} {track} 自 {effective_from:%Y-%m-%d} 起登记的案件适用 {title}；"
               f"此前登记的案件和已办结案件保留原期限；重新计算期限 {changed} 件。")
         return EXIT_OK
     if args.rules_command == "edit":
@@ -876,9 +878,12 @@ def cmd_rules(args) -> int:
     }
     lines = ["预设规则："]
     lines += [_preset_line(p) for p in presets.values()]
-    lines.append(f"适用（按案件登记日期；未设定的县区用全市默认，全市默认未设定时为 {DEFAULT_PRESET}）：")
+    def title(name: str) -> str:
+        return presets[name].title if name in presets else name
+
+    lines.append(f"适用（按案件登记日期；未设定的县区用全市默认，全市默认未设定时为 {title(DEFAULT_PRESET)}）：")
     lines += [f"  {a['region']} {a['region_name']} {TRACKS.get(a['track'], '全部程序')} "
-              f"自 {a['effective_from']} 起 → {a['preset']}（{ASSIGNMENT_STATUS[a['status']]}）"
+              f"自 {a['effective_from']} 起 → {title(a['preset'])}（{ASSIGNMENT_STATUS[a['status']]}）"
               for a in payload["assignments"]] or ["  （无单独设定）"]
     _print(payload, args.json, "\n".join(lines))
     return EXIT_OK

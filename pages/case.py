@@ -241,7 +241,7 @@ else:
     event_table = pd.DataFrame({
         "环节": events["kind"].map(lambda k: label(EVENT_KINDS, k)),
         "时间": pd.to_datetime(events["at"]).dt.strftime("%Y-%m-%d %H:%M"),
-        "经办": events["actor"].fillna(""),
+        "经办": events["actor"].fillna("—"),
         "说明": events["note"].fillna(""),
     })
     st.dataframe(event_table, hide_index=True, key="case_events")
@@ -254,7 +254,9 @@ if reminders.empty:
 else:
     reminder_table = pd.DataFrame({
         "日期": reminders["reminded_on"], "级别": reminders["level"].map(REMINDER_LEVELS),
-        "办理期限": reminders["handling_due"], "剩余天数": reminders["days_left"], "单位": reminders["unit_name"],
+        "办理期限": reminders["handling_due"],
+        "剩余/超期": reminders["days_left"].map(lambda d: "—" if pd.isna(d) else days_left_text(int(d))),
+        "单位": reminders["unit_name"].fillna("—"),
     })
     st.dataframe(reminder_table, hide_index=True, key="case_reminders")
     widgets.download_buttons(reminder_table, f"{case['case_no']}催办记录", title + " · 催办记录",
@@ -328,6 +330,7 @@ else:
                              key="case_attachments_download")
 if allowed(actor, "attach"):
     upload = st.file_uploader("上传附件", type=[e.lstrip(".") for e in EXTENSIONS], key=f"upload_{case['case_no']}")
+    widgets.uploader_hint("附件（" + "、".join(e.lstrip(".") for e in EXTENSIONS) + "）")
     if upload is not None and st.button("保存附件", key="save_attachment"):
         try:
             widgets.run_action(actions.save_attachment, case_no, upload.name, upload.getvalue())

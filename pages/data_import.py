@@ -26,7 +26,7 @@ ensure_navigation()
 actor = session.require("import")
 
 IGNORE = "（不导入）"
-FIELD_LABELS = {key: f"{header}（{key}）" for key, (header, _) in FIELDS.items()}
+FIELD_LABELS = {key: header for key, (header, _) in FIELDS.items()}
 
 scope = widgets.current_scope()
 filters = widgets.current_filters()
@@ -78,7 +78,7 @@ def value_step(loaded: dict, chosen_columns: dict[int, str]) -> dict[str, dict[s
         for i, (word, count) in enumerate(ordered[:MAX_WORDS_SHOWN]):
             code = columns[i % 3].selectbox(
                 widgets.plain(f"“{word}”（{count:,} 行）"), [unset, *labels], key=f"value_{key}_{word}",
-                format_func=lambda c, labels=labels: labels[c] + f"（{c}）" if c in labels else c,
+                format_func=lambda c, labels=labels: labels.get(c, c),  # the word only, no internal code
             )
             if code != unset:
                 chosen.setdefault(key, {})[word] = code
@@ -191,6 +191,7 @@ with ledger_tab:
         f"{config.import_max_columns()} 列（超过请拆分）。"
     )
     upload = st.file_uploader("选择台账文件", type=["xlsx", "xls", "csv"], key="ledger_file")
+    widgets.uploader_hint("Excel（.xlsx、.xls）或 CSV 台账")
     if upload is not None:
         ledger_step(upload)
 
@@ -202,6 +203,7 @@ with region_tab:
         "重复导入会更新；几何无效的文件整体拒绝并说明原因。"
     )
     region_file = st.file_uploader("选择区划 CSV 或边界 GeoJSON", type=["csv", "geojson", "json"], key="region_file")
+    widgets.uploader_hint("区划 CSV 或边界 GeoJSON 文件")
     if region_file is not None and st.button("导入区划", key="region_run"):
         try:
             _summary, message = widgets.run_action(actions.import_regions, region_file.getvalue(), region_file.name)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard.labels import CHANNELS, DOMAINS, label
 from dashboard.scope import region_in_scope
-from pages import ensure_navigation, session, widgets
+from pages import charts, ensure_navigation, session, widgets
 from queries.cases import open_cases, period_cases
 from queries.drill import mix, monthly_trend
 from queries.filters import Filters, scope_for
@@ -80,19 +80,20 @@ st.caption(widgets.describe_filters(region, filters))
 now = widgets.run_query(indicators, region, filters)
 row = st.columns(5)
 widgets.kpi_tile(row[0], "信访总量（件）", f"{now['total']:,}",
-                 None if now["yoy"] is None else f"同比 {now['yoy']:+.1%}", delta_color="off")
+                 widgets.yoy_text(now["yoy"]), delta_color="off")
 widgets.kpi_tile(row[1], "及时受理率", widgets.percent(now["timely_acceptance_rate"]))
 widgets.kpi_tile(row[2], "按期办结率", widgets.percent(now["on_time_closure_rate"]))
 widgets.kpi_tile(row[3], "满意率", widgets.percent(now["satisfaction_rate"]))
 widgets.kpi_tile(row[4], "积案化解率", widgets.percent(now["backlog_resolution_rate"]),
-                 f"未化解 {now['backlog_total'] - now['backlog_resolved']:,} 件", delta_color="off")
+                 f"未化解 {now['backlog_total'] - now['backlog_resolved']:,} 件", change=False)
 # The open cases get a row of their own: one tile per color stays readable at any width.
 row = st.columns(5)
 colors = now["colors"]
 widgets.kpi_tile(row[0], "期末在办（件）", f"{sum(colors.values()):,}", help="期末未办结的案件和未化解的积案")
-widgets.kpi_tile(row[1], "红色（超期）", f"{colors['red']:,}")
-widgets.kpi_tile(row[2], "黄色（临期）", f"{colors['yellow']:,}")
-widgets.kpi_tile(row[3], "绿色（正常）", f"{colors['green']:,}")
+for column, color, title in ((row[1], "red", "红色（超期）"), (row[2], "yellow", "黄色（临期）"),
+                             (row[3], "green", "绿色（正常）")):
+    with column.container(key=f"color_tile_{color}"):
+        widgets.kpi_tile(st, title, f"{colors[color]:,}")
 
 if region.level != "township":
     child = "乡镇（街道）" if region.level == "county" else "县区"
@@ -125,12 +126,12 @@ if region.level != "township":
         shapes = widgets.run_query(counties if region.level == "city" else townships, region, filters, True)
         records = [{"code": code, "name": name, "value": int(value)} for code, name, value
                    in zip(subs["code"], subs["name"], subs["backlog_unresolved"], strict=True)]
-        breaks = widgets.backlog_breaks(max((r["value"] for r in records), default=0))
+        breaks = widgets.backlog_breaks([r["value"] for r in records])
         polygons = widgets.backlog_polygons(shapes, records, "code", "value", breaks)
         if polygons:
             layer = pdk.Layer("PolygonLayer", polygons, id="drill_regions", get_polygon="polygon",
                               get_fill_color="fill", get_line_color=[90, 90, 90], line_width_min_pixels=1,
-                              pickable=True, auto_highlight=True)
+                              pickable=True, auto_highlight=True, highlight_color=widgets.HOVER)
             # One map (and selection) per region: a selection made at this level must not
             # survive into the next one, where it would descend again on every run.
             event = st.pydeck_chart(
@@ -154,19 +155,26 @@ trend = widgets.run_query(monthly_trend, region, filters)
 if trend.empty:
     st.info("所选期间没有月份数据。")
 else:
-    long = trend.melt("month", ["received", "closed", "resolved", "backlog_remaining"], var_name="series",
-                      value_name="count")
-    names_of = {"received": "收件", "closed": "办结", "resolved": "积案化解", "backlog_remaining": "月末未化解积案"}
+    marked = charts.mark_partial(trend, filters.period[1])
+    long = marked.melt(["month", "partial"], ["received", "closed", "resolved", "backlog_remaining"],
+                       var_name="series", value_name="count")
+    names_of = {"received": "信访量", "closed": "办结", "resolved": "积案化解", "backlog_remaining": "月末未化解积案"}
     long["series"] = long["series"].map(names_of)
+    # Semantic colors: red only for the backlog still open, green for what was resolved.
+    palette = alt.Scale(domain=list(names_of.values()), range=[charts.BLUE, charts.GREY, charts.GREEN, charts.RED])
     st.altair_chart(
         alt.Chart(long).mark_line(point=True).encode(
-            x=alt.X("month:N", title="月份"), y=alt.Y("count:Q", title="件数"),
-            color=alt.Color("series:N", title=None, sort=list(names_of.values()), legend=alt.Legend(orient="top")),
+            x=alt.X("month:N", title="月份", sort=marked["month"].tolist(), axis=alt.Axis(labelLimit=240)),
+            y=alt.Y("count:Q", title="件数"),
+            color=alt.Color("series:N", title=None, sort=list(names_of.values()), scale=palette,
+                            legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("series:N", title="指标"),
                      alt.Tooltip("count:Q", title="件数")],
         ),
         width="stretch",
     )
+    if charts.partial_note(filters.period[1]):
+        st.caption(charts.partial_note(filters.period[1]))
     widgets.download_buttons(trend.rename(columns={"month": "月份", **names_of}), f"{region.name}月度走势",
                              f"{region.name}月度走势 · {widgets.describe_filters(region, filters)}",
                              key="drill_trend_download")
@@ -178,13 +186,13 @@ for column, field, labels, title in ((left, "domain", DOMAINS, "问题类别"), 
         st.subheader(title)
         frame = widgets.run_query(mix, region, filters, field)
         if frame.empty:
-            st.caption("所选期间没有收件。")
+            st.caption("所选期间没有信访件。")
             continue
         frame["name"] = frame["code"].map(lambda c, m=labels: label(m, c))
-        mixes.append(pd.DataFrame({"构成": title, "名称": frame["name"], "收件（件）": frame["count"]}))
+        mixes.append(pd.DataFrame({"构成": title, "名称": frame["name"], "信访量（件）": frame["count"]}))
         st.altair_chart(
             alt.Chart(frame).mark_bar().encode(
-                y=alt.Y("name:N", title=None, sort="-x"), x=alt.X("count:Q", title="收件（件）"),
+                y=alt.Y("name:N", title=None, sort="-x"), x=alt.X("count:Q", title="信访量（件）"),
                 tooltip=[alt.Tooltip("name:N", title=title), alt.Tooltip("count:Q", title="件数")],
             ),
             width="stretch",
@@ -204,7 +212,8 @@ open_tab, all_tab = st.tabs([f"期末在办（{len(cases):,} 件）",
 with open_tab:
     shown = widgets.open_case_filters(cases, key="drill", in_link=True)
     st.caption(f"共 {len(shown):,} 件 · 期末（{end:%Y-%m-%d}）未办结的案件和未化解的积案，不论登记年份")
-    widgets.case_table(shown, key="drill_cases", height=400, download=f"{region.name}在办案件")
+    widgets.case_table(shown, key="drill_cases", height=400, download=f"{region.name}在办案件",
+                       level=region.level)
 with all_tab:
     if not listed:
         st.info(f"本期（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}）全部案件按县区、乡镇列出：请在上方选择下级区域下钻。")
@@ -216,4 +225,4 @@ with all_tab:
                      "其余案件请下钻到乡镇、缩短统计期间或按编号查询。")
         st.caption(note)
         widgets.case_table(received.head(PERIOD_ROWS_SHOWN), key="drill_period_cases", height=400,
-                           download=f"{region.name}本期全部案件")
+                           download=f"{region.name}本期全部案件", level=region.level)

@@ -36,7 +36,7 @@ total = int(shown["cases"].sum())
 widgets.kpi_tile(cols[0], "包案领导（人）", f"{int((shown['cases'] > 0).sum()):,}", help="包有积案的领导")
 widgets.kpi_tile(cols[1], "包案积案（件）", f"{total:,}")
 widgets.kpi_tile(cols[2], "化解率", widgets.percent(shown["resolved"].sum() / total if total else None),
-                 f"已化解 {int(shown['resolved'].sum()):,} 件", delta_color="off")
+                 f"已化解 {int(shown['resolved'].sum()):,} 件", change=False)
 widgets.kpi_tile(cols[3], "有超期积案的领导（人）", f"{int((shown['overdue'] > 0).sum()):,}")
 
 # 四定四包 completeness and 2453 completion per leader (the accountability loop).
@@ -63,7 +63,7 @@ event = st.dataframe(
     table, hide_index=True, key="leader_table", on_select="rerun", selection_mode="single-row", height=480,
     column_config={"化解率": st.column_config.NumberColumn(format="%.1f%%"),
                    "超期积案": st.column_config.NumberColumn(help="未化解积案中督办颜色为红色的件数"),
-                   "其他包案件": st.column_config.NumberColumn(help="领导包办的非积案案件（如集体访、越级访）"),
+                   "其他包案件": st.column_config.NumberColumn(help="领导包案的非积案案件（如集体访、越级访）"),
                    "距最近办理（天）": st.column_config.NumberColumn(help="距其包案积案最近一次办理记录的天数"),
                    "四定齐全（件）": st.column_config.NumberColumn(help="定措施、定时间、定责任都已登记的包案积案"),
                    "2453 完成率": st.column_config.NumberColumn(

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import actions, config
-from dashboard.labels import DOMAINS, REMINDER_LEVELS, STAGE_DEADLINES
+from dashboard.labels import DOMAINS, REMINDER_LEVELS, STAGE_DEADLINES, days_left_text
 from dashboard.permissions import allowed
 from dashboard.reminders import LEVELS
 from dashboard.workdays import load_calendar
@@ -21,7 +21,7 @@ today = config.today()
 st.title("催办")
 st.caption(
     f"{today:%Y年%m月%d日} · {widgets.describe_filters(scope, filters).split(' · ', 1)[-1]} · "
-    "按“115”规则：办理中的案件在办理期限前 15 日提醒经办人，前 10 日督促分管负责人，前 5 日书面通知主要负责人，"
+    "按“115”规则：办理中的案件在办理期限前 15 日由经办人员催办，前 10 日由分管领导催办，前 5 日发函催办主要负责人，"
     "提醒日遇节假日或周末提前到此前最后一个工作日；已过当前期限的在办案件（受理超期、办理超期、积案超过化解目标日期）"
     "每个工作日督办一次。休息日不发催办。"
 )
@@ -83,6 +83,8 @@ level = st.segmented_control(
 shown = queue[queue["level"].isin(level or LEVELS)]
 table = pd.DataFrame({
     "催办级别": shown["level"].map(REMINDER_LEVELS),
+    "剩余/超期": shown["days_left"].map(lambda d: days_left_text(int(d))),
+    "包案领导": shown["leader_name"].fillna("—"),
     "信访件编号": shown["case_no"],
     "责任单位": shown["unit_name"],
     "县区": shown["county_name"],
@@ -90,9 +92,7 @@ table = pd.DataFrame({
     "问题类别": shown["domain"].map(DOMAINS),
     "期限类型": shown["stage"].map(STAGE_DEADLINES),
     "期限": shown["due"],
-    "剩余天数": shown["days_left"].astype(int),
-    "期限说明": shown["provisional"].map(lambda p: widgets.PROVISIONAL_NOTE if p else ""),
-    "包案领导": shown["leader_name"].fillna(""),
+    "期限说明": shown["provisional"].map(lambda p: widgets.PROVISIONAL_NOTE if p else "—"),
     "今日已登记": shown["recorded"].map({True: "是", False: "否"}),
 })
 event = st.dataframe(table, hide_index=True, key="reminder_table", height=420, on_select="rerun",

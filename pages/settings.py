@@ -51,14 +51,15 @@ county_frame, _ = widgets.region_frames(scope)
 region_names = {scope.region_code: f"{scope.name}（全市默认）", **dict(zip(county_frame["code"], county_frame["name"], strict=True))}
 
 st.title("设置")
+widgets.holiday_banner()
 if "settings_notice" in st.session_state:  # the outcome of the last save, after a rerun
     st.success(widgets.plain(st.session_state.pop("settings_notice")))
 holiday_tab, preset_tab, color_tab = st.tabs(["节假日安排", "时限规则", "三色规则"])
 
 with holiday_tab:
     st.markdown(
-        "工作日按国务院办公厅公布的节假日安排（含调休上班）计算。软件包已内置的年份自动生效，"
-        "为这些年份导入的日期只逐日更正软件包（其余日期不变）；软件包未覆盖的年份请在安排公布后导入，"
+        "工作日按国务院办公厅公布的节假日安排（含调休上班）计算。系统已内置的年份自动生效，"
+        "为这些年份导入的日期只逐日更正内置安排（其余日期不变）；系统未内置的年份请在国务院办公厅公布安排后导入，"
         "导入的文件即为该年的全部安排，会替换该年此前导入的日期。"
         "导入后重新计算未办结案件的期限；已办结案件保留办理时的期限（期限为“暂定”的除外）。"
     )
@@ -76,6 +77,7 @@ with holiday_tab:
     st.caption("文件格式：CSV，每行“日期,类型,名称”，类型为 holiday（放假）或 workday（调休上班），"
                "例如 `2027-02-06,holiday,春节`。UTF-8 或 GBK 编码均可。")
     upload = st.file_uploader("选择节假日安排文件", type=["csv"], key="holiday_file")
+    widgets.uploader_hint("CSV 文件")
     if upload is not None:
         try:
             rows = parse_holiday_csv(upload.getvalue(), upload.name)

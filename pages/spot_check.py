@@ -19,7 +19,7 @@ from dashboard.draws import (
 )
 from dashboard.labels import BACKLOG_SOURCES, COLORS
 from dashboard.meetings import RATINGS, draw_time, time_left
-from pages import ensure_navigation, session, widgets
+from pages import ensure_navigation, presentation, session, widgets
 from queries.meetings import agenda, meeting_list, notify_list, outcomes
 from queries.spot_check import (
     CandidateOptions,
@@ -79,19 +79,33 @@ replaced_by = {int(r): int(d) for d, r in zip(history["draw_id"], history["repla
                if pd.notna(r)}
 current_draws = history[~history["draw_id"].isin(replaced_by)]
 
+presenting = st.session_state.get(presentation.PRESENT_KEY)
+if presenting is not None and presenting in set(history["draw_id"]):
+    shown_record = history.set_index("draw_id").loc[presenting]
+    with widgets.engine().connect() as conn:
+        shown_cases = drawn_cases(conn, scope, int(presenting), today)
+    shown_meeting = (meetings_by_id.loc[int(shown_record["meeting_id"])].to_dict()
+                     if pd.notna(shown_record["meeting_id"]) and int(shown_record["meeting_id"]) in meetings_by_id.index
+                     else None)
+    presentation.show(shown_cases, record=shown_record, meeting_info=shown_meeting,
+                      verified=st.session_state.get(f"verified_{presenting}"), now=now)
+
 prepare_tab, draw_tab, record_tab, outcome_tab = st.tabs(
     ["① 会前准备", "② 抽取", "③ 抽查记录与核验", "④ 会后记录"], key="spot_tabs"
 )
 
 # ---------------------------------------------------------------- ① meeting
 with prepare_tab:
-    st.markdown(
-        "建会时系统生成随机的**种子口令**，只显示给组织人一次，由其本人保管；系统只保存并公布口令的 SHA-256 "
-        "承诺值（随会议通知下发）。抽取时组织人输入口令，系统核对与承诺值一致后才抽取，任何人都可事后核对，"
-        "证明抽取不是事后挑选；数据库中没有口令，会前读数据库的人也无法预知抽中哪些案件。"
-        "还可约定一个会上才公布的公开值（如抽取当日的福彩3D开奖号码、会上当场掷骰的数字），与口令合成抽取种子，"
-        "这样连组织人会前也无法预知结果。台州做法：会前 4 小时抽取。"
-    )
+    st.markdown("建会后系统给出一个**只显示一次的种子口令**：请组织人抄下保管，抽取时输入。"
+                "这样会前谁也不能预知、会后谁也不能挑选抽中的案件。台州做法：会前 4 小时抽取。")
+    with st.expander("为什么这样能保证公平"):
+        st.markdown(
+            "建会时系统生成随机的**种子口令**，只显示给组织人一次，由其本人保管；系统只保存并公布口令的 SHA-256 "
+            "承诺值（随会议通知下发）。抽取时组织人输入口令，系统核对与承诺值一致后才抽取，任何人都可事后核对，"
+            "证明抽取不是事后挑选；数据库中没有口令，会前读数据库的人也无法预知抽中哪些案件。"
+            "还可约定一个会上才公布的公开值（如抽取当日的福彩3D开奖号码、会上当场掷骰的数字），与口令合成抽取种子，"
+            "这样连组织人会前也无法预知结果。台州做法：会前 4 小时抽取。"
+        )
     with st.form("meeting_form"):
         left, middle, right = st.columns([3, 2, 2])
         title = left.text_input("会议名称", value=f"{today:%Y年%m月}视频抽查会", key="meeting_title", max_chars=100)
@@ -103,18 +117,23 @@ with prepare_tab:
             help="填写后，抽取时须输入按此说明在会上（或抽取时）公布的数值，与种子口令一起决定抽取结果。")
         st.caption(f"组织人记为当前用户：{widgets.plain(actor.label)}；种子口令只显示给您。")
         if st.form_submit_button("新建督查会"):
-            try:
-                made = widgets.run_action(
-                    actions.create_meeting, title=title, scheduled_at=dt.datetime.combine(day, at),
-                    region_code=scope.region_code, public_value_rule=rule)
-            except DrawError as error:
-                st.error(widgets.plain(error))
+            when = dt.datetime.combine(day, at)
+            if when <= now:
+                st.error(f"会议时间 {when:%Y-%m-%d %H:%M} 已经过去（现在是 {now:%Y-%m-%d %H:%M}），未建会。"
+                         "请把会议日期和时间改为将来的时间后再点“新建督查会”；抽取应在开会前（建议会前 4 小时）进行。")
             else:
-                st.session_state["spot_notice"] = (f"已建督查会 #{made.meeting_id}。"
-                                                   f"种子承诺值（SHA-256）：{made.commitment}")
-                st.session_state[SECRET_KEY] = made
-                st.session_state["draw_meeting_id"] = made.meeting_id
-                st.rerun()
+                try:
+                    made = widgets.run_action(
+                        actions.create_meeting, title=title, scheduled_at=dt.datetime.combine(day, at),
+                        region_code=scope.region_code, public_value_rule=rule)
+                except DrawError as error:
+                    st.error(widgets.plain(error))
+                else:
+                    st.session_state["spot_notice"] = (f"已建督查会 #{made.meeting_id}。"
+                                                       f"种子承诺值（SHA-256）：{made.commitment}")
+                    st.session_state[SECRET_KEY] = made
+                    st.session_state["draw_meeting_id"] = made.meeting_id
+                    st.rerun()
     if meeting_frame.empty:
         st.info("还没有督查会。")
     else:
@@ -230,7 +249,8 @@ with draw_tab:
             st.session_state["opened_draw"] = draw_id
             st.query_params["draw"] = str(draw_id)
             st.session_state["draw_done"] = (
-                f"已抽取并保存为抽查记录 #{draw_id}，随机种子 {used_seed}。请到“③ 抽查记录与核验”查看。",
+                f"已抽取并保存为抽查记录 #{draw_id}（随机种子 {used_seed}）。抽中的案件列在下面；"
+                "议程下载、核验和会前通知见“③ 抽查记录与核验”。",
                 outcome.notes,
             )
             st.rerun()
@@ -239,6 +259,12 @@ with draw_tab:
         st.success(done)
         for note in notes:
             st.warning(widgets.plain(note))
+        just_drawn = st.session_state.get("opened_draw")
+        if just_drawn is not None:
+            with widgets.engine().connect() as conn:
+                fresh = drawn_cases(conn, scope, int(just_drawn), today)
+            st.markdown(f"**抽中的 {len(fresh)} 件案件**（按抽中顺序）")
+            widgets.case_table(fresh, key="just_drawn_cases")
 
 # ---------------------------------------------------------------- ③ record
 opened = None
@@ -264,55 +290,82 @@ with record_tab:
             cases = drawn_cases(conn, scope, int(opened), today)
             notify = notify_list(conn, scope, int(opened), today)
             agenda_frame = agenda(conn, scope, int(opened), today)
-        cols = st.columns([3, 1, 1, 1])
-        cols[0].metric("随机种子", record["seed"], help="完整种子见下方。督查会的抽取：种子开头的种子口令（39 个字符）的 SHA-256 即会前公布的承诺值；"
-                       "“+”后为会上公布的公开值，“/重抽k”为第 k 次重新抽取")
-        cols[1].metric("方式", METHODS.get(record["method"], record["method"]))
-        cols[2].metric("候选件数", f"{record['candidate_count']:,}")
-        cols[3].metric("抽中件数", f"{len(cases)}")
-        st.caption(
-            f"随机种子：`{record['seed']}` · "
-            f"候选清单指纹（SHA-256）：`{record['candidate_fingerprint']}` · 算法 {record['algorithm_version']}"
-        )
+        meeting_info = (meetings_by_id.loc[int(record["meeting_id"])].to_dict() | {"meeting_id": int(record["meeting_id"])}
+                        if pd.notna(record["meeting_id"]) and int(record["meeting_id"]) in meetings_by_id.index else None)
+        # Plain results first: what was drawn, from how many, by whom, and whether it checks out.
+        st.markdown(
+            f"**抽查记录 #{opened}**：{record['created_at']:%Y-%m-%d %H:%M} 由 {widgets.plain(record['created_by'])} "
+            f"从 **{record['candidate_count']:,}** 件未化解积案中{METHODS.get(record['method'], record['method'])}"
+            f"抽中 **{len(cases)}** 件"
+            + (f"，用于督查会 #{meeting_info['meeting_id']}（{widgets.plain(meeting_info['title'])}）" if meeting_info else "")
+            + "。")
         if pd.notna(record["replaces_draw_id"]):
             st.warning(f"本记录替换了抽查记录 #{int(record['replaces_draw_id'])}，理由：{widgets.plain(record['redraw_reason'])}")
         if opened in replaced_by:
             st.warning(f"本记录已被抽查记录 #{replaced_by[opened]} 替换（原记录保留备查）。")
-        meeting_info = (meetings_by_id.loc[int(record["meeting_id"])].to_dict() | {"meeting_id": int(record["meeting_id"])}
-                        if pd.notna(record["meeting_id"]) and int(record["meeting_id"]) in meetings_by_id.index else None)
-        if meeting_info is not None:
-            st.caption(f"督查会 #{meeting_info['meeting_id']}：会前承诺值 `{meeting_info['seed_commitment']}`"
-                       + (f"；会上公布的公开值：{widgets.plain(meeting_info['public_value_rule'])}"
-                          if isinstance(meeting_info["public_value_rule"], str) else ""))
-        else:
-            st.caption("本记录不属于督查会：种子由系统在抽取时生成，没有会前承诺。")
-        left, right = st.columns([1, 3])
-        expect_length = left.number_input(
-            "纪要中记下的存证链条数", 0, 10_000_000, 0, key="verify_expect_length",
-            help="可不填（0）。与下方摘要一起核对：存证链在记入纪要之后是否被改写。")
-        expect_head = right.text_input(
-            "纪要中记下的最新摘要（可选）", key="verify_expect_head", max_chars=80,
-            placeholder="64 位十六进制数字，见会议纪要或打印版议程")
-        if st.button("核验本次抽取", key="verify_draw"):
-            with widgets.engine().connect() as conn:
-                st.session_state[f"verified_{opened}"] = verify_draw(
-                    conn, int(opened), expect_head=expect_head.strip() or None,
-                    expect_length=int(expect_length) or None if expect_head.strip() else None)
-        result = st.session_state.get(f"verified_{opened}")  # kept across reruns (e.g. downloads)
-        if result is not None:
-            (st.success if result.ok else st.error)(
-                "核验通过：按种子和候选清单重算，结果与记录一致，记录未被改动。" if result.ok
-                else "核验未通过：记录与重算结果不一致，或记录被改动，请立即核查。")
-            for check in result.checks:
-                # Material icons ship with Streamlit (no emoji font needed, works offline).
-                st.markdown((":green-badge[:material/check: 通过] " if check["ok"]
-                             else ":red-badge[:material/close: 未通过] ") + widgets.plain(check["detail"]))
-            chain = result.chain
-            st.caption(f"存证链：共 {chain['length']} 条记录（抽查 {chain['draws']}、会后记录 {chain['outcomes']}、"
-                       f"跟进 {chain['follow_ups']}），本记录为第 {chain['position']} 条；最新摘要 "
-                       f"`{chain['head_digest']}`。请将条数和最新摘要记入会议纪要——摘要链本身无法发现最新的记录被删除"
-                       "或整条链被重新计算；日后在上方填入纪要中的条数和摘要再核验，即可发现。")
+        if not cases.empty and st.button("投屏模式（视频会议上逐件显示）", key="present_start", type="primary",
+                                         icon=":material/present_to_all:"):
+            presentation.start(int(opened))
+            st.rerun()
         widgets.case_table(cases, key="drawn_cases")
+        verify_slot = st.container()
+        with st.expander("技术细节：随机种子、承诺值、候选清单指纹、存证链（供核查，一般不必看）"):
+            st.markdown(
+                "- **随机种子**：决定抽中哪些案件的一串字符。种子和候选清单相同，任何人用本系统或命令行重算，"
+                "抽中的案件都相同——所以抽取结果不能被人为挑选。\n"
+                "- **种子承诺值**：建督查会时随会议通知公布的一串字符，由只有组织人知道的种子口令算出。"
+                "抽取时系统核对口令与承诺值相符，证明口令在会前就已定下、事后没有更换。\n"
+                "- **候选清单指纹**：抽取时全部候选案件编号算出的一串字符。候选清单多一件、少一件或改一件，指纹都会不同，"
+                "可证明没有事后增删候选案件。\n"
+                "- **存证链**：每一条抽查记录、会后记录都把前一条的摘要写进自己的摘要，像骑缝章一样连成一串；"
+                "中间任何一条被改动或删除，后面的都对不上。把条数和最新摘要记入会议纪要，日后可核对记录是否被改过。")
+            cols = st.columns([3, 1, 1, 1])
+            cols[0].metric("随机种子", record["seed"], help="督查会的抽取：种子开头的种子口令（39 个字符）的 SHA-256 即会前公布的承诺值；"
+                           "“+”后为会上公布的公开值，“/重抽k”为第 k 次重新抽取")
+            cols[1].metric("方式", METHODS.get(record["method"], record["method"]))
+            cols[2].metric("候选件数", f"{record['candidate_count']:,}")
+            cols[3].metric("抽中件数", f"{len(cases)}")
+            st.caption(
+                f"随机种子：`{record['seed']}` · "
+                f"候选清单指纹（SHA-256）：`{record['candidate_fingerprint']}` · 算法 {record['algorithm_version']}"
+            )
+            if meeting_info is not None:
+                st.caption(f"督查会 #{meeting_info['meeting_id']}：会前承诺值 `{meeting_info['seed_commitment']}`"
+                           + (f"；会上公布的公开值：{widgets.plain(meeting_info['public_value_rule'])}"
+                              if isinstance(meeting_info["public_value_rule"], str) else ""))
+            else:
+                st.caption("本记录不属于督查会：种子由系统在抽取时生成，没有会前承诺。")
+            left, right = st.columns([1, 3])
+            expect_length = left.number_input(
+                "纪要中记下的存证链条数", 0, 10_000_000, 0, key="verify_expect_length",
+                help="可不填（0）。与右边的摘要一起核对：存证链在记入纪要之后是否被改写。")
+            expect_head = right.text_input(
+                "纪要中记下的最新摘要（可选）", key="verify_expect_head", max_chars=80,
+                placeholder="64 位十六进制数字，见会议纪要或打印版议程")
+            result = st.session_state.get(f"verified_{opened}")
+            if result is not None:
+                for check in result.checks:
+                    # Material icons ship with Streamlit (no emoji font needed, works offline).
+                    st.markdown((":green-badge[:material/check: 通过] " if check["ok"]
+                                 else ":red-badge[:material/close: 未通过] ") + widgets.plain(check["detail"]))
+                chain = result.chain
+                st.caption(f"存证链：共 {chain['length']} 条记录（抽查 {chain['draws']}、会后记录 {chain['outcomes']}、"
+                           f"跟进 {chain['follow_ups']}），本记录为第 {chain['position']} 条；最新摘要 "
+                           f"`{chain['head_digest']}`。请将条数和最新摘要记入会议纪要——摘要链本身无法发现最新的记录被删除"
+                           "或整条链被重新计算；日后在上面填入纪要中的条数和摘要再核验，即可发现。")
+        with verify_slot:
+            if st.button("核验本次抽取", key="verify_draw",
+                         help="按种子和候选清单重算一遍，并核对记录没有被改动。"):
+                with widgets.engine().connect() as conn:
+                    st.session_state[f"verified_{opened}"] = verify_draw(
+                        conn, int(opened), expect_head=expect_head.strip() or None,
+                        expect_length=int(expect_length) or None if expect_head.strip() else None)
+                st.rerun()
+            result = st.session_state.get(f"verified_{opened}")  # kept across reruns (e.g. downloads)
+            if result is not None:
+                (st.success if result.ok else st.error)(
+                    "核验通过：按种子和候选清单重算，抽中的案件与记录一致，记录未被改动（逐项结果见下方“技术细节”）。"
+                    if result.ok else "核验未通过：记录与重算结果不一致，或记录被改动，请立即核查（见下方“技术细节”）。")
         if not cases.empty:
             widgets.download_buttons(
                 widgets.localize_cases(cases), f"抽查记录_{opened}",
@@ -383,7 +436,8 @@ with outcome_tab:
         with st.form("outcome_form"):
             left, right = st.columns(2)
             case_no = left.selectbox("案件", cases["case_no"].tolist(), key="outcome_case")
-            rating = right.radio("评价", list(RATINGS), format_func=RATINGS.get, horizontal=True, key="outcome_rating")
+            rating = right.radio("会上评价（包案领导工作）", list(RATINGS), format_func=RATINGS.get, horizontal=True,
+                                 key="outcome_rating", index=None)
             report = st.text_area("包案领导汇报（已做工作、未化解原因、下一步措施）", key="outcome_report")
             comment = st.text_area("点评意见", key="outcome_comment")
             left, right = st.columns(2)
@@ -391,6 +445,8 @@ with outcome_tab:
             right.caption(f"记录人：{widgets.plain(actor.label)}")
             if st.form_submit_button("保存会后记录", type="primary"):
                 try:
+                    if rating is None:
+                        raise DrawError("请选择会上评价（工作到位 / 需改进 / 工作不力）后再保存。")
                     widgets.run_action(actions.record_outcome, draw_id=int(opened), case_no=case_no,
                                        leader_report=report, comment=comment, rating=rating, follow_up_due=due)
                 except (DrawError, actions.ActionError) as error:

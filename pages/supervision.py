@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.labels import COLOR_RGB, COLORS
+from dashboard.labels import COLOR_RGB, COLORS, days_left_text
 from dashboard.meetings import RATINGS
 from dashboard.rules import COLOR_ORDER
 from pages import ensure_navigation, session, widgets
@@ -20,10 +20,9 @@ filters = widgets.current_filters()
 
 st.title("三色督办")
 st.caption(widgets.describe_filters(scope, filters) + f" · 期末（{filters.as_of:%Y-%m-%d}）在办案件，不论登记年份")
-widgets.color_legend()
-
 by_county = widgets.run_query(colors_by_county, scope, filters)
 widgets.color_tiles({color: int(by_county[color].sum()) for color in COLOR_ORDER})
+widgets.color_legend()
 
 st.subheader("各县区督办颜色分布")
 long = by_county.melt(["county_code", "county_name"], list(COLOR_ORDER), var_name="color", value_name="count")
@@ -53,7 +52,7 @@ chart = (
         tooltip=[alt.Tooltip("county_name:N", title="县区"), alt.Tooltip("color_label:N", title="颜色"),
                  alt.Tooltip("count:Q", title="件数")],
     )
-    .properties(height=alt.Step(34))
+    .properties(height=alt.Step(24))
 )
 st.altair_chart(chart, width="stretch")
 
@@ -84,10 +83,11 @@ if pending.empty:
 else:
     st.caption("督查会上评价后要求限期跟进、案件尚未办结或化解的事项，按跟进时限排序。")
     follow_table = pd.DataFrame({
-            "信访件编号": pending["case_no"], "县区": pending["county_name"], "乡镇（街道）": pending["township_name"],
-            "责任单位": pending["unit_name"], "包案领导": pending["leader_name"].fillna(""),
-            "会上评价": pending["rating"].map(RATINGS), "点评意见": pending["comment"].fillna(""),
-            "跟进时限": pending["follow_up_due"], "剩余天数": pending["follow_up_days_left"],
+            "跟进时限": pending["follow_up_due"],
+            "剩余/超期": pending["follow_up_days_left"].map(lambda d: "—" if pd.isna(d) else days_left_text(int(d))),
+            "包案领导": pending["leader_name"].fillna("—"), "会上评价": pending["rating"].map(RATINGS),
+            "信访件编号": pending["case_no"], "乡镇（街道）": pending["township_name"], "县区": pending["county_name"],
+            "责任单位": pending["unit_name"].fillna("—"), "点评意见": pending["comment"].fillna("—"),
             "抽查记录": pending["draw_id"].map(lambda d: f"#{d}"),
         })
     picked = st.dataframe(follow_table, hide_index=True, key="follow_up_table", on_select="rerun",

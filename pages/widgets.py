@@ -1,54 +1,58 @@
-"""Widgets shared by every page: engine, cached queries, sidebar filters, KPI tiles,
-color legend, case tables and downloads. Page layout lives in the page modules."""
+"""Widgets shared by every page: engine, cached queries, sidebar filters, KPI tiles and
+the color legend. Case tables and downloads live in `pages.tables`, maps in
+`pages.maps` (both re-exported here for the pages). Page layout lives in the page modules."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
-
 import pandas as pd
-import pydeck as pdk
-import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from dashboard import config, db
-from dashboard.exports import csv_bytes, excel_bytes
-from dashboard.labels import CHANNELS, COLOR_RGB, COLORS, DOMAINS, STAGES, label
+from dashboard.labels import COLOR_RGB, COLORS
 from dashboard.permissions import Refused
 from dashboard.rules import load_rules
 from entrypoints.setup import OutdatedDatabase, ensure_database
 from pages import session
+from pages.filters import (  # noqa: F401  (pages call them through widgets)
+    ALL,
+    FILTER_PARAMS,
+    OUT_OF_SCOPE,
+    current_filters,
+    current_scope,
+    describe_filters,
+    drill_params,
+    filter_query,
+    first_day,
+    link_params,
+    page_url,
+    region_frames,
+    sidebar_filters,
+)
+from pages.maps import (  # noqa: F401  (pages call them through widgets)
+    BACKLOG_PALETTE,
+    HOVER,
+    backlog_breaks,
+    backlog_class,
+    backlog_legend,
+    backlog_polygons,
+    map_view,
+)
 from pages.markup import plain  # noqa: F401  (pages call widgets.plain)
+from pages.tables import (  # noqa: F401  (pages call them through widgets)
+    MAX_SHOWN_ROWS,
+    PROVISIONAL_NOTE,
+    case_table,
+    download_buttons,
+    download_buttons_for,
+    export_button,
+    localize_cases,
+    open_case,
+    open_case_choices,
+    open_case_filters,
+)
 from queries.filters import Filters, Scope
-from queries.regions import counties, townships
-
-ALL = "全部"
-OUT_OF_SCOPE = "无权限：链接中的区划不在您的查看范围内（或不存在），未显示任何数据。请从左侧菜单重新进入。"
-PROVISIONAL_NOTE = "暂定：该年节假日安排未导入，仅按周末推算"
-
-CASE_COLUMN_LABELS = {
-    "position": "序号",
-    "case_no": "信访件编号",
-    "registered_on": "登记日期",
-    "county_name": "县区",
-    "township_name": "乡镇（街道）",
-    "domain": "问题类别",
-    "channel": "信访形式",
-    "summary": "诉求摘要",
-    "unit_name": "责任单位",
-    "leader_name": "包案领导",
-    "leader_title": "领导职务",
-    "days_open": "已历时（天）",
-    "stage": "所处环节",
-    "deadline": "当前期限",
-    "days_left": "剩余天数",
-    "color": "督办颜色",
-    "provisional": "期限说明",
-}
-
 
 # ---------------------------------------------------------------- database
 
@@ -147,228 +151,18 @@ def run_action(action, *args, **kwargs):
     return result
 
 
-# ---------------------------------------------------------------- scope and filters
-
-
-def current_scope() -> Scope:
-    """The signed-in user's region scope: the only scope pages use."""
-    scope = session.actor().scope
-    if scope is None:  # the administrator sees no case data
-        st.stop()
-    return scope
-
-
-@st.cache_data(ttl=600, show_spinner=False)
-def _region_options(url: str, scope: Scope, generations: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
-    with _engine_for(url).connect() as conn:
-        return counties(conn, scope), townships(conn, scope)
-
-
-@st.cache_data(ttl=600, show_spinner=False)
-def _first_day(url: str, scope: Scope, generations: tuple) -> dt.date:
-    from dashboard.models import cases
-    from dashboard.scope import scope_condition
-
-    with _engine_for(url).connect() as conn:
-        first = conn.execute(sa.select(sa.func.min(cases.c.registered_on)).where(scope_condition(scope))).scalar()
-    return first or dt.date(config.today().year, 1, 1)
-
-
-def first_day(scope: Scope) -> dt.date:
-    """The earliest registration date in scope: periods start no earlier (a link with
-    year 1 would make every page scan and chart two thousand years)."""
-    return min(_first_day(config.database_url(), scope, _generation_key("queries.kpi")), config.today())
-
-
-def region_frames(scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return _region_options(config.database_url(), scope, _generation_key("queries.regions"))
-
-
-def sidebar_filters() -> Filters:
-    """The one sidebar filter: period, county, township, domain, channel.
-
-    Rendered by the entry point before any page runs, so selections persist across
-    pages; pages read the result with `current_filters()`.
-    """
-    scope = current_scope()
-    county_frame, township_frame = region_frames(scope)
-    today = config.today()
-    earliest = first_day(scope)
-    if "filters_from_link" not in st.session_state:  # a shared link restores its filters
-        st.session_state["filters_from_link"] = True
-        _restore_filters(county_frame, township_frame, today, earliest)
-    with st.sidebar:
-        st.markdown(f"**{plain(scope.name)}** · 数据截至 {today:%Y年%m月%d日}")
-        period = st.date_input(
-            "统计期间",
-            # A link's period is the initial value (not written to the widget's state,
-            # which Streamlit warns about when a default value is given too).
-            value=st.session_state.get("filter_period_from_link", (dt.date(today.year, 1, 1), today)),
-            min_value=earliest,
-            max_value=today,
-            format="YYYY-MM-DD",
-            key="filter_period",
-            help="按登记日期统计收件；积案与督办颜色取期末时点。",
-        )
-        if isinstance(period, (tuple, list)):
-            start = period[0] if len(period) > 0 else dt.date(today.year, 1, 1)
-            end = period[1] if len(period) > 1 else start
-        else:
-            start = end = period
-        county_names = dict(zip(county_frame["code"], county_frame["name"], strict=True))
-        county = st.selectbox(
-            "县区",
-            [ALL, *county_names],
-            format_func=lambda code: county_names.get(code, code),
-            key="filter_county",
-        )
-        towns = township_frame if county == ALL else township_frame[township_frame["county_code"] == county]
-        town_names = dict(zip(towns["code"], towns["name"], strict=True))
-        township = st.selectbox(
-            "乡镇（街道）",
-            [ALL, *town_names],
-            format_func=lambda code: town_names.get(code, code),
-            key="filter_township",
-        )
-        domains = st.multiselect(
-            "问题类别", list(DOMAINS), format_func=DOMAINS.get, key="filter_domains",
-            placeholder="全部类别",
-        )
-        channels = st.multiselect(
-            "信访形式", list(CHANNELS), format_func=CHANNELS.get, key="filter_channels",
-            placeholder="全部形式",
-        )
-    filters = Filters(
-        date_from=start,
-        date_to=end,
-        county_code=None if county == ALL else county,
-        township_code=None if township == ALL or township not in town_names else township,
-        domains=tuple(domains),
-        channels=tuple(channels),
-    )
-    st.session_state["filters"] = filters
-    if "period_notice" in st.session_state:
-        st.info(st.session_state.pop("period_notice"))
-    for key, value in filter_query(filters, today).items():
-        if st.query_params.get(key) != value:
-            st.query_params[key] = value
-    for key in set(FILTER_PARAMS) - set(filter_query(filters, today)):
-        if key in st.query_params:
-            del st.query_params[key]
-    return filters
-
-
-FILTER_PARAMS = ("from", "to", "county", "town", "domain", "channel")
-
-
-def filter_query(filters: Filters, today: dt.date | None = None) -> dict[str, str]:
-    """The sidebar filters as URL parameters (defaults left out), for shareable links."""
-    today = today or config.today()
-    start, end = filters.period
-    params = {}
-    if start != dt.date(today.year, 1, 1) or end != today:
-        params |= {"from": start.isoformat(), "to": end.isoformat()}
-    if filters.county_code:
-        params["county"] = filters.county_code
-    if filters.township_code:
-        params["town"] = filters.township_code  # "township" is the heatmap's own selection
-    if filters.domains:
-        params["domain"] = ",".join(filters.domains)
-    if filters.channels:
-        params["channel"] = ",".join(filters.channels)
-    return params
-
-
-def _restore_filters(county_frame: pd.DataFrame, township_frame: pd.DataFrame, today: dt.date,
-                     earliest: dt.date) -> None:
-    """Set the sidebar widgets from the link's parameters; unknown values are ignored,
-    dates are kept within the data's range (with a notice), regions outside the user's
-    scope are refused."""
-    params = st.query_params
-    try:
-        start = dt.date.fromisoformat(params["from"]) if "from" in params else None
-        end = dt.date.fromisoformat(params["to"]) if "to" in params else None
-    except ValueError:
-        start = end = None
-        st.session_state["period_notice"] = "链接中的日期格式不对（应为 YYYY-MM-DD），已使用默认期间（本年初至今天）。"
-    if start or end:
-        given = (start, end)
-        end = min(max(end or today, earliest), today)
-        start = min(max(start or dt.date(end.year, 1, 1), earliest), end)
-        if (given[0] and given[0] != start) or (given[1] and given[1] != end):
-            st.session_state["period_notice"] = (f"链接中的日期超出数据范围（{earliest:%Y-%m-%d} 至 {today:%Y-%m-%d}），"
-                                                 f"已调整为 {start:%Y-%m-%d} 至 {end:%Y-%m-%d}。")
-        st.session_state["filter_period_from_link"] = (start, end)
-    county = params.get("county")
-    township = params.get("town")
-    # The scope comes from the user, never from the link: a region outside it is refused.
-    for code, known in ((county, county_frame["code"]), (township, township_frame["code"])):
-        if code and code not in set(known):
-            session.refuse(OUT_OF_SCOPE, target=f"链接区划 {code}")
-    if county:
-        st.session_state["filter_county"] = county
-    towns = township_frame if county is None else township_frame[township_frame["county_code"] == county]
-    if township in set(towns["code"]):
-        st.session_state["filter_township"] = township
-    domains = [d for d in params.get("domain", "").split(",") if d in DOMAINS]
-    channels = [c for c in params.get("channel", "").split(",") if c in CHANNELS]
-    if domains:
-        st.session_state["filter_domains"] = domains
-    if channels:
-        st.session_state["filter_channels"] = channels
-
-
-def link_params(**params: str) -> dict[str, str]:
-    """Query parameters of a link: the current filters plus the given ones."""
-    return filter_query(current_filters()) | {k: v for k, v in params.items() if v}
-
-
-def drill_params(region_code: str, filters: Filters | None = None) -> dict[str, str]:
-    """Parameters of a link to the drill-down page at a region: the period, domain and
-    channel filters and `region`, without the sidebar's county / township (the drill
-    level replaces them)."""
-    filters = filters or current_filters()
-    kept = Filters(filters.date_from, filters.date_to, domains=filters.domains, channels=filters.channels)
-    return filter_query(kept) | {"region": region_code}
-
-
-def page_url(path: str, **params: str) -> str:
-    """A relative link to a page with the current filters and extra parameters."""
-    from urllib.parse import urlencode
-
-    query = link_params(**params)
-    return path + ("?" + urlencode(query) if query else "")
-
-
-def current_filters() -> Filters:
-    return st.session_state.get("filters") or Filters()
-
-
-def describe_filters(scope: Scope, filters: Filters) -> str:
-    """One line saying what the figures on the page cover."""
-    start, end = filters.period
-    county_frame, township_frame = region_frames(scope)
-    parts = [f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}"]
-    region = scope.name
-    if filters.county_code:
-        region = county_frame.set_index("code")["name"].get(filters.county_code, filters.county_code)
-    if filters.township_code:
-        region += " " + township_frame.set_index("code")["name"].get(
-            filters.township_code, filters.township_code
-        )
-    parts.append(region)
-    if filters.domains:
-        parts.append("类别：" + "、".join(DOMAINS[d] for d in filters.domains))
-    if filters.channels:
-        parts.append("形式：" + "、".join(CHANNELS[c] for c in filters.channels))
-    return " · ".join(parts)
-
-
 # ---------------------------------------------------------------- figures
 
 
 def percent(value: float | None) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+
+
+def yoy_text(value: float | None) -> str | None:
+    """同比上升 23.5% / 同比下降 4.0% / 同比持平."""
+    if value is None or pd.isna(value):
+        return None
+    return "同比持平" if value == 0 else f"同比{'上升' if value > 0 else '下降'} {abs(value):.1%}"
 
 
 def rate_delta(current: float | None, previous: float | None) -> str | None:
@@ -379,8 +173,11 @@ def rate_delta(current: float | None, previous: float | None) -> str | None:
 
 
 def kpi_tile(column, title: str, value: str, delta: str | None = None, help: str | None = None,
-             delta_color: str = "normal") -> None:
-    column.metric(title, value, delta=delta, help=help, border=True, delta_color=delta_color)
+             delta_color: str = "normal", *, change: bool = True) -> None:
+    """A figure with its label. `delta` is drawn with an arrow only when it is a change
+    (`change`); a figure beside the value (e.g. 已化解 160 / 180 件) gets no arrow."""
+    column.metric(title, value, delta=delta, help=help, border=True,
+                  delta_color=delta_color if change else "off", delta_arrow="auto" if change else "off")
 
 
 def color_swatch(color: str, text: str | None = None) -> str:
@@ -415,196 +212,109 @@ def color_legend() -> None:
 
 
 def color_tiles(counts: dict[str, int]) -> None:
-    columns = st.columns(3)
-    for column, color in zip(columns, ("red", "yellow", "green"), strict=True):
-        column.markdown(color_swatch(color, f"**{COLORS[color]}**"), unsafe_allow_html=True)
-        column.metric(COLORS[color] + "件数", f"{counts.get(color, 0):,}", label_visibility="collapsed")
+    """The three color counts, each number in its own color, side by side at any width."""
+    row = st.container(horizontal=True, gap="small", wrap=False)  # side by side on a phone too
+    for color in ("red", "yellow", "green"):
+        with row.container(key=f"color_tile_{color}", width="stretch"):
+            st.markdown(color_swatch(color, f"**{COLORS[color]}**"), unsafe_allow_html=True)
+            st.metric(COLORS[color] + "件数", f"{counts.get(color, 0):,}", label_visibility="collapsed")
 
 
-# ---------------------------------------------------------------- maps
+# ---------------------------------------------------------------- look and banners
 
-# The one color scale of unresolved backlog on maps: light to dark red in five classes
-# of equal width; class 0 (light grey) for regions with none.
-BACKLOG_PALETTE = [(236, 236, 236), (254, 229, 217), (252, 174, 145), (251, 106, 74), (222, 45, 38),
-                   (165, 15, 21)]
-
-
-def backlog_breaks(maximum: int) -> list[int]:
-    """Upper bounds of the five non-empty classes (equal intervals, whole numbers)."""
-    step = max(1, math.ceil(maximum / 5))
-    return [step * i for i in range(1, 6)]
-
-
-def backlog_class(value: int, breaks: list[int]) -> int:
-    if value <= 0:
-        return 0
-    return next(i for i, upper in enumerate(breaks, start=1) if value <= upper or i == 5)
-
-
-def backlog_legend(breaks: list[int]) -> None:
-    def swatch(rgb: tuple[int, int, int], text: str) -> str:
-        r, g, b = rgb
-        return (f"<span style='display:inline-block;width:1.6em;height:0.9em;background:rgb({r},{g},{b});"
-                f"border:1px solid #999;vertical-align:middle;margin-right:0.3em'></span>{text}")
-
-    items = [swatch(BACKLOG_PALETTE[0], "0")]
-    lower = 1
-    for i, upper in enumerate(breaks, start=1):
-        items.append(swatch(BACKLOG_PALETTE[i], f"{lower}–{upper}" if upper > lower else f"{upper}"))
-        lower = upper + 1
-    st.markdown("图例（未化解积案，件）：" + "&emsp;".join(items), unsafe_allow_html=True)
+# Streamlit's own English that cannot be translated is hidden and replaced by Chinese
+# captions beside the widget (the uploader's "Drag and drop", "Limit 50MB per file",
+# "Upload"); figures wrap instead of being cut off; selections are never purple.
+PAGE_STYLE = """
+<style>
+[data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid="stMetricValue"] { overflow: visible; }
+[data-testid="stMetricDelta"] > div { white-space: normal; overflow: visible; }
+.st-key-color_tile_red [data-testid="stMetricValue"], .st-key-headline_red [data-testid="stMetricValue"]
+  { color: rgb(214,39,40); }
+.st-key-color_tile_yellow [data-testid="stMetricValue"] { color: rgb(176,128,0); }
+.st-key-color_tile_green [data-testid="stMetricValue"] { color: rgb(44,140,44); }
+.st-key-headline_backlog [data-testid="stMetricValue"], .st-key-headline_red [data-testid="stMetricValue"]
+  { font-size: 2.6rem; font-weight: 700; }
+[data-testid="stFileUploaderDropzoneInstructions"] span { display: none !important; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after
+  { content: "单个文件不超过 50 MB"; font-size: 0.85rem; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p { display: none !important; }
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after { content: "选择文件"; }
+[data-tag][aria-label="红色"] { background-color: rgb(214,39,40) !important; color: #fff !important; }
+[data-tag][aria-label="黄色"] { background-color: rgb(240,180,0) !important; color: #222 !important; }
+[data-tag][aria-label="黄色"] button { color: #222 !important; }
+[data-tag][aria-label="绿色"] { background-color: rgb(44,160,44) !important; color: #fff !important; }
+[data-testid="stStatusWidget"] > * { display: none !important; }
+[data-testid="stStatusWidget"]::after { content: "正在加载…"; font-size: 0.85rem; }
+</style>
+"""
 
 
-def backlog_polygons(shapes: pd.DataFrame, records: list[dict], key: str, value: str,
-                     breaks: list[int]) -> list[dict]:
-    """One PolygonLayer row per polygon of each record's region (`shapes`: code and
-    boundary GeoJSON), filled by the record's `value` class; the record's fields go
-    along for tooltips and selections."""
-    boundaries = shapes.set_index("code")["boundary"]
-    rows = []
-    for record in records:
-        boundary = boundaries.get(record[key])
-        if not boundary:
-            continue
-        shape = json.loads(boundary)
-        polygons = shape["coordinates"] if shape["type"] == "MultiPolygon" else [shape["coordinates"]]
-        fill = list(BACKLOG_PALETTE[backlog_class(int(record[value]), breaks)]) + [220]
-        rows += [{"polygon": polygon[0], "fill": fill, **record} for polygon in polygons]
-    return rows
+def page_style() -> None:
+    st.html(PAGE_STYLE)
 
 
-def map_view(polygons: list[dict], width: int, height: int) -> pdk.ViewState:
-    """A view that frames the polygons (rows of `backlog_polygons`) in a map of about
-    `width` × `height` pixels (deck.gl: 512 pixels show 360° at zoom 0)."""
-    points = [point for row in polygons for point in row["polygon"]]
-    lons, lats = [p[0] for p in points], [p[1] for p in points]
-    lon_span = max(max(lons) - min(lons), 0.01)
-    lat_span = max(max(lats) - min(lats), 0.01) / math.cos(math.radians((max(lats) + min(lats)) / 2))
-    zoom = math.log2(min(360 / lon_span * width / 512, 360 / lat_span * height / 512)) - 0.1
-    return pdk.ViewState(longitude=(max(lons) + min(lons)) / 2, latitude=(max(lats) + min(lats)) / 2,
-                         zoom=max(1.0, zoom))
+def uploader_hint(kinds: str) -> None:
+    """The Chinese hint under a file uploader (Streamlit's own words cannot be set)."""
+    st.caption(f"点击“选择文件”或把文件拖进上面的框：{kinds}，单个文件不超过 50 MB。")
 
 
-# ---------------------------------------------------------------- tables
+HOLIDAY_BANNER_FROM = (11, 1)  # the State Council publishes next year's schedule around November
 
 
-def localize_cases(frame: pd.DataFrame) -> pd.DataFrame:
-    """A case list with Chinese labels and headers, ready to show or export."""
-    out = frame.copy()
-    for column, mapping in (("domain", DOMAINS), ("channel", CHANNELS), ("stage", STAGES),
-                            ("color", COLORS)):
-        if column in out:
-            out[column] = out[column].map(lambda code, m=mapping: label(m, code) if isinstance(code, str) else "")
-    if "provisional" in out:
-        out["provisional"] = out["provisional"].map(lambda p: PROVISIONAL_NOTE if p is True else "")
-    columns = [c for c in CASE_COLUMN_LABELS if c in out]
-    return out[columns].rename(columns=CASE_COLUMN_LABELS)
+def holiday_banner() -> None:
+    """From 1 November, while next year's holiday schedule is not imported: deadlines
+    running into next year are counted on weekends only and marked provisional. Shown
+    to city-wide users (the bureau, the city leaders) and whoever may import it."""
+    from dashboard.permissions import allowed
+    from dashboard.workdays import schedule_years
 
-
-def _color_cell(value: str) -> str:
-    for color, name in COLORS.items():
-        if value == name:
-            r, g, b = COLOR_RGB[color]
-            return f"background-color: rgba({r},{g},{b},0.25)"
-    return ""
-
-
-MAX_SHOWN_ROWS = 1_000  # a browser table of tens of thousands of rows helps nobody
-
-
-def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", download: str | None = None) -> None:
-    """Show a case list (from `queries.cases`) with colored status cells; selecting a
-    row opens the case detail page. With `download` (a title), Excel/CSV buttons too.
-
-    Long lists show their first `MAX_SHOWN_ROWS` rows (lists come most urgent first);
-    the downloads always hold every row."""
-    if frame.empty:
-        st.info("没有符合条件的案件。")
+    signed_in = session.actor()
+    if not (allowed(signed_in, "settings") or (signed_in.scope is not None and signed_in.scope.level == "city")):
         return
-    shown_rows = frame.head(MAX_SHOWN_ROWS)
-    shown = localize_cases(shown_rows)
-    styled = shown.style.map(_color_cell, subset=["督办颜色"]) if "督办颜色" in shown else shown
-    event = st.dataframe(styled, hide_index=True, height=height, key=key, on_select="rerun",
-                         selection_mode="single-row")
-    if len(frame) > MAX_SHOWN_ROWS:
-        st.caption(f"共 {len(frame):,} 件，表中列出前 {MAX_SHOWN_ROWS:,} 件；完整清单请下载。勾选行首方框可打开该案件详情。")
-    else:
-        st.caption("勾选行首方框可打开该案件详情。")
-    if download:
-        download_buttons(localize_cases(frame), download,
-                         f"{download} · {describe_filters(current_scope(), current_filters())}",
-                         key=f"{key}_download")
-    if event.selection.rows:
-        open_case(str(shown_rows.iloc[event.selection.rows[0]]["case_no"]))
+    today = config.today()
+    if (today.month, today.day) < HOLIDAY_BANNER_FROM:
+        return
+    with engine().connect() as conn:
+        years = {y["year"]: y["source"] for y in schedule_years(conn)}
+    if years.get(today.year + 1, "weekends") != "weekends":
+        return
+    can_import = allowed(signed_in, "settings")
+    message = (f"**{today.year + 1} 年节假日安排未导入**：落在 {today.year + 1} 年的期限暂按周末推算，为“暂定”。"
+               + ("公布后请在“设置 → 节假日安排”导入。" if can_import else "请信访局在安排公布后导入。"))
+    st.warning(message)
+    if can_import:
+        st.page_link("pages/settings.py", label="去“设置”导入节假日安排 →")
 
 
-def open_case_choices(*, key: str, default_colors: tuple[str, ...] = (),
-                      in_link: bool = False) -> tuple[tuple[str, ...], tuple[str, ...], str]:
-    """Color / stage / unit filters above a list of open cases: (colors, stages, unit
-    text). With `in_link` the choices are kept in the address (parameters `{key}_colors`,
-    `{key}_stages`, `{key}_unit`), so a shared link restores them."""
-    bind = "query-params" if in_link else None
-    left, middle, right = st.columns([2, 2, 3])
-    colors = left.multiselect("颜色", list(COLORS), default=list(default_colors) or None, format_func=COLORS.get,
-                              key=f"{key}_colors", placeholder="全部颜色", bind=bind)
-    stages = middle.multiselect("环节", list(STAGES), format_func=STAGES.get, key=f"{key}_stages",
-                                placeholder="全部环节", bind=bind)
-    unit = right.text_input("责任单位（包含）", key=f"{key}_unit", placeholder="例如：自然资源", bind=bind)
-    return tuple(colors), tuple(stages), unit.strip()
+# Streamlit's own "Page not found" box is English and blocks the page until closed: it is
+# closed at once (from a same-origin component frame) and a Chinese notice shown instead.
+CLOSE_NOT_FOUND = """<script>
+const doc = window.parent.document;
+function closeNotFound() {
+  for (const box of doc.querySelectorAll('section[role="dialog"]')) {
+    const title = box.querySelector('h2');
+    const close = box.querySelector('button[aria-label="Close"]');
+    if (title && title.textContent.trim() === "Page not found" && close) { close.click(); }
+  }
+}
+closeNotFound();
+for (const wait of [100, 300, 800, 1500, 3000]) { setTimeout(closeNotFound, wait); }
+</script>"""
 
 
-def open_case_filters(cases: pd.DataFrame, *, key: str, default_colors: tuple[str, ...] = (),
-                      in_link: bool = False) -> pd.DataFrame:
-    """`open_case_choices` applied to a list of open cases; returns the shown rows."""
-    colors, stages, unit = open_case_choices(key=key, default_colors=default_colors, in_link=in_link)
-    shown = cases
-    if colors:
-        shown = shown[shown["color"].isin(colors)]
-    if stages:
-        shown = shown[shown["stage"].isin(stages)]
-    if unit:
-        shown = shown[shown["unit_name"].fillna("").str.contains(unit, regex=False)]
-    return shown
+def unknown_page_notice(known_paths: set[str]) -> None:
+    """A link to a page that does not exist opens the home page (Streamlit does that):
+    say so in Chinese, once per session, and close Streamlit's English box."""
+    from urllib.parse import urlparse
 
-
-def open_case(case_no: str) -> None:
-    st.session_state.pop("case_search", None)  # the detail page takes the number from the link
-    st.switch_page("pages/case.py", query_params={"case": case_no})
-
-
-def download_buttons(frame: pd.DataFrame, name: str, caption: str, *, key: str, permission: str = "export") -> None:
-    """CSV (UTF-8 with BOM for Excel) and Excel downloads of a shown table, with the
-    filters written above the data. The files are built only when a button is pressed."""
-    left, right, _ = st.columns([1, 1, 4])
-    export_button(left, "下载 Excel", lambda: excel_bytes(frame, caption), file_name=f"{name}.xlsx",
-                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-                  what=caption, permission=permission)
-    export_button(right, "下载 CSV", lambda: csv_bytes(frame, caption), file_name=f"{name}.csv",
-                  mime="text/csv", key=f"{key}_csv", what=caption, permission=permission)
-
-
-def download_buttons_for(make_frame, name: str, caption: str, *, key: str) -> None:
-    """`download_buttons` for a list fetched only when a button is pressed (a page shows
-    the first rows of a long list; the download holds all of them)."""
-    left, right, _ = st.columns([1, 1, 4])
-    export_button(left, "下载 Excel", lambda: excel_bytes(make_frame(), caption), file_name=f"{name}.xlsx",
-                  mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx",
-                  what=caption)
-    export_button(right, "下载 CSV", lambda: csv_bytes(make_frame(), caption), file_name=f"{name}.csv",
-                  mime="text/csv", key=f"{key}_csv", what=caption)
-
-
-def export_button(container, label: str, build, *, file_name: str, mime: str, key: str, what: str,
-                  permission: str = "export") -> None:
-    """A download button whose file is built when asked for; each download leaves an
-    audit record (who downloaded what, with which filters). `permission`: the one the
-    table needs (the user list and the audit log: "users", "audit")."""
-    signed_in, url = session.actor(), config.database_url()
-
-    def build_and_audit() -> bytes:
-        from dashboard import actions
-
-        actions.export(_engine_for(url), signed_in, file_name, detail=what[:500], permission=permission)
-        return build()
-
-    container.download_button(label, build_and_audit, file_name=file_name, mime=mime, key=key, on_click="ignore")
+    try:
+        requested = urlparse(st.context.url or "").path.strip("/")
+    except Exception:  # no browser context (tests)
+        return
+    if not requested or requested in known_paths or st.session_state.get("unknown_page_seen") == requested:
+        return
+    st.session_state["unknown_page_seen"] = requested
+    st.iframe(CLOSE_NOT_FOUND, height=1)  # fixed HTML of ours (same-origin frame, to reach the box)
+    st.info(f"没有“/{plain(requested)}”这个页面，已为您打开首页。请从左侧菜单选择要看的页面。")

@@ -350,7 +350,7 @@ def test_cli_rules_case_and_extend(city, capsys, monkeypatch):
     ]
     assert main(["rules", "list"]) == 0
     text = capsys.readouterr().out
-    assert "复查、复核各 30 日" in text and "880121 乙县 全部程序 自 2026-06-01 起 → weifang-520（现行）" in text
+    assert "复查、复核各 30 日" in text and "880121 乙县 全部程序 自 2026-06-01 起 → 潍坊“520”（现行）" in text
     assert main(["case", "C06", "--json"]) == 0
     c06 = json.loads(capsys.readouterr().out)
     # registered Mon 1 Jun, accepted Tue 2 Jun; 520: 5 working days, 20 days

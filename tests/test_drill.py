@@ -320,7 +320,11 @@ def test_drill_open_and_period_cases(app_env):
     assert open_cases["信访件编号"].tolist() == ["C08", "B05", "C06", "C07", "C05"]
     # Registered 1 Jan–30 Jun in 乙县, newest first; B03 is closed (no stage, no color).
     assert period["信访件编号"].tolist() == ["C07", "C08", "C06", "C05", "B05", "B03"]
-    assert period.set_index("信访件编号").loc["B03", ["所处环节", "督办颜色"]].tolist() == ["", ""]
+    assert period.set_index("信访件编号").loc["B03", ["所处环节", "督办颜色", "剩余/超期"]].tolist() == ["—"] * 3
+    # At a county the county column would repeat on every row: left out; the status leads.
+    assert "县区" not in open_cases.columns and "乡镇（街道）" in open_cases.columns
+    assert open_cases.columns[:4].tolist() == ["督办颜色", "剩余/超期", "包案领导", "已历时"]
+    assert open_cases["剩余/超期"].tolist()[1:3] == ["剩余 1 天", "剩余 3 天"]
     # Selecting a row of the period's cases opens that case.
     _select_row(at, "drill_period_cases", 5)
     assert not at.exception

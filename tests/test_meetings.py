@@ -640,6 +640,7 @@ def test_spot_check_page_committed_meeting_and_redraw(app_env):
         assert {f"{table}_download_xlsx", f"{table}_download_csv"} <= keys, table
     # Outcomes: recorded, listed, downloadable.
     at.selectbox(key="outcome_case").set_value(at.selectbox(key="outcome_case").options[0])
+    at.radio(key="outcome_rating").set_value("needs_work")  # nothing is chosen in advance
     at.text_area(key="outcome_report").input("已约谈，正在协调")
     at.button(key="FormSubmitter:outcome_form-保存会后记录").click().run()
     assert not at.exception

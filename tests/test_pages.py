@@ -102,7 +102,10 @@ def test_supervision_lists_open_cases(app_env):
     # come before their clearance targets; B01 (closed, unresolved) runs on its target.
     assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "B05", "C06", "C07", "C05", "B01"]
     assert table["督办颜色"].tolist() == ["红色", "红色", "红色", "黄色", "黄色", "绿色", "绿色", "绿色"]
-    assert table["剩余天数"].tolist() == [-333, -20, -5, 1, 3, 10, 20, 92]
+    # the status leads every case list; overdue in words, never a negative count
+    assert table.columns[:4].tolist() == ["督办颜色", "剩余/超期", "包案领导", "已历时"]
+    assert table["剩余/超期"].tolist() == ["已超期 333 天", "已超期 20 天", "已超期 5 天", "剩余 1 天", "剩余 3 天",
+                                       "剩余 10 天", "剩余 20 天", "剩余 92 天"]
     at.text_input(key="supervision_unit").input("北河").run()
     assert _case_tables(at)[0]["信访件编号"].tolist() == ["C08", "B05", "C07"]
 
@@ -141,9 +144,9 @@ def test_reminders_page_queue_and_recording(app_env):
     shown = _metrics(at)
     # see tests/test_reminders.py: on Tue 30 Jun head letters to B05 and C06; B02, C04
     # (handling) and C08 (acceptance) overdue
-    assert shown["书面通知主要负责人（前 5 日）"] == "2 件"
+    assert shown["发函催办主要负责人（前5日）"] == "2 件"
     assert shown["超期督办（每日）"] == "3 件"
-    assert shown["经办人提醒（前 15 日）"] == "0 件"
+    assert shown["经办人员催办（前15日）"] == "0 件"
     table = _table_with(at, "今日已登记")
     assert table["信访件编号"].tolist() == ["B02", "C04", "C08", "B05", "C06"]
     assert table["期限类型"].tolist() == ["办理期限", "办理期限", "受理期限", "办理期限", "办理期限"]
@@ -247,3 +250,62 @@ def test_spot_check_meeting_commit_reveal_verify_and_outcome(app_env):
     assert _table_with(at, "点评")["信访件编号"].tolist() == [drawn[0]]
     follow = _open("pages/supervision.py", user="supervisor")
     assert _table_with(follow, "会上评价")["信访件编号"].tolist() == [drawn[0]]
+
+
+def test_holiday_banner_from_november_while_next_year_is_not_imported(app_env, monkeypatch):
+    """The package holds the schedule up to 2026 (none for 2027 in the fixture city)."""
+    banner = "2027 年节假日安排未导入"
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-10-31")  # before 1 November: no banner
+    assert not any(banner in w.value for w in _open().warning)
+    monkeypatch.setenv("DASHBOARD_TODAY", "2026-12-01")
+    at = _open()  # the bureau, on the overview: the banner and the way to 设置
+    assert any(banner in w.value and "设置 → 节假日安排" in w.value for w in at.warning)
+    at = _open("pages/settings.py")
+    assert any(banner in w.value for w in at.warning)
+    county = _open(user="county_a")  # a county leader cannot import it: not shown
+    assert not any(banner in w.value for w in county.warning)
+
+
+def test_spot_check_refuses_a_meeting_in_the_past_and_preselects_no_rating(app_env):
+    import datetime as dt
+
+    at = _open("pages/spot_check.py", user="supervisor")
+    at.date_input(key="meeting_day").set_value(dt.date(2026, 6, 29))  # the day before today
+    at.button(key="FormSubmitter:meeting_form-新建督查会").click().run()
+    assert not at.exception
+    refused = [_shown(e.value) for e in at.error]
+    assert any("会议时间 2026-06-29 14:30 已经过去" in e and "改为将来的时间" in e for e in refused), refused
+    assert not any("已建督查会" in s.value for s in at.success) and not at.code  # nothing made
+    at.button(key=DRAW_BUTTON).click().run()  # a draw without a meeting
+    assert at.radio(key="outcome_rating").value is None
+    assert at.radio(key="outcome_rating").options == ["工作到位", "需改进", "工作不力"]
+    at.text_area(key="outcome_report").input("已约谈")
+    at.button(key="FormSubmitter:outcome_form-保存会后记录").click().run()
+    assert any("请选择会上评价" in _shown(e.value) for e in at.error)
+
+
+def test_map_bands_follow_the_data_not_one_outlier():
+    from pages.maps import backlog_breaks, backlog_class, band_labels
+
+    # positives 1 1 2 3 10: quintile upper bounds 1, 1, 2, 3, 10 (the repeated 1 merged)
+    breaks = backlog_breaks([0, 1, 1, 2, 3, 10])
+    assert breaks == [1, 2, 3, 10]
+    # four bands use the four darkest colors; none is palette 0 (grey)
+    assert [backlog_class(v, breaks) for v in (0, 1, 2, 3, 4, 10)] == [0, 2, 3, 4, 5, 5]
+    assert band_labels(breaks) == [(0, "0"), (2, "1"), (3, "2"), (4, "3"), (5, "4–10")]
+    assert backlog_breaks([0, 0]) == [1]
+
+
+def test_the_unfinished_month_is_marked():
+    import datetime as dt
+
+    import pandas as pd
+
+    from pages.charts import mark_partial
+
+    frame = pd.DataFrame({"month": ["2026-11", "2026-12"], "opened": [9, 0]})
+    marked = mark_partial(frame, dt.date(2026, 12, 1))
+    assert marked["month"].tolist() == ["2026-11", "2026-12（截至1日）"]
+    assert marked["partial"].tolist() == [False, True]
+    whole = mark_partial(frame.head(1), dt.date(2026, 11, 30))  # a month's last day: complete
+    assert whole["month"].tolist() == ["2026-11"] and whole["partial"].tolist() == [False]

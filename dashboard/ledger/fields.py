@@ -49,7 +49,7 @@ FALSE_WORDS = {"否", "n", "no", "0", "×", "✗", "x", "false", "无", "未化�
 # Chinese words of the ledgers for the coded columns (labels plus common variants).
 CODE_WORDS = {
     "channel": {**{v: k for k, v in CHANNELS.items()}, "网信": "online", "网上": "online", "网络": "online",
-                "信": "letter", "访": "visit", "走访": "visit", "12345": "phone", "电话信访": "phone",
+                "信": "letter", "访": "visit", "走访": "visit", "12345": "phone", "电话信访": "phone", "电话": "phone",
                 "书记信箱": "mailbox", "市长信箱": "mailbox",
                 # variants written by other counties' ledgers
                 "信件": "letter", "书信": "letter", "来信件": "letter", "网上投诉": "online", "网上来信": "online",
@@ -62,7 +62,7 @@ CODE_WORDS = {
     "escalation": {**{v: k for k, v in ESCALATION.items()}, "": "none", "否": "none", "赴京": "beijing",
                    "到省": "province"},
     "backlog_source": {**{v: k for k, v in BACKLOG_SOURCES.items()}, "": None, "国家信访局交办": "national",
-                       "省信访局交办": "province", "本级排查": "local",
+                       "省信访局交办": "province", "省交办": "province", "本级排查": "local",
                        "国家交办": "national", "省级交办": "province", "省局交办": "province", "自行排查": "local"},
     # an empty cell keeps a known case's track (a new case gets 一般程序)
     "track": {**{v: k for k, v in TRACKS.items()}, "": None, "一般": "general", "简易": "simple",

@@ -151,19 +151,20 @@ def canvas_colors(canvas) -> tuple[int, float]:
 
 
 def test_map_is_drawn_without_a_base_map(app, server):
+    """The heatmap is drawn from the townships' own polygons (SVG), no tile server."""
     visit(app, server, "积案热力图")
-    canvas = app.locator('[data-testid="stDeckGlJsonChart"] canvas').first
-    canvas.wait_for(timeout=30_000)
-    box = canvas.bounding_box()
-    assert box and box["width"] > 200 and box["height"] > 200, f"map canvas too small: {box}"
-    # deck.gl draws a frame or two after the layer data arrives: poll the pixels.
-    for _ in range(40):
-        distinct, dominant = canvas_colors(canvas)
+    chart = app.locator('[data-testid="stVegaLiteChart"]').first
+    chart.locator("svg").wait_for(timeout=30_000)
+    box = chart.bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 200, f"map too small: {box}"
+    for _ in range(40):  # the chart draws a moment after the page's run
+        distinct, dominant = canvas_colors(chart)
         if distinct > 20 and dominant < 0.9:
             break
         app.wait_for_timeout(250)
-    assert distinct > 20, f"the map canvas is blank ({distinct} colors)"
-    assert dominant < 0.9, f"the map canvas is nearly one color ({dominant:.0%})"
+    assert distinct > 20, f"the map is blank ({distinct} colors)"
+    assert dominant < 0.9, f"the map is nearly one color ({dominant:.0%})"
+    assert chart.locator("image, img").count() == 0  # no tiles
     assert_clean(app)
 
 
@@ -269,9 +270,10 @@ def case_opened(page) -> str:
 
 
 def top_township_link(page):
-    """The overview's link to the township with the most unresolved backlog, and its name."""
-    link = page.locator('[data-testid="stPageLink"] a').filter(has_text=re.compile(r"\d+ 件$")).first
-    return link, re.sub(r"\s*\d+ 件$", "", link.inner_text().strip())
+    """The overview headline's link to the township with the most unresolved backlog
+    ("1. 石桥镇（临江县）：2 件"), and its name."""
+    link = page.locator('[data-testid="stPageLink"] a').filter(has_text=re.compile(r"^1\. .+：\d+ 件$")).first
+    return link, re.match(r"^1\. (.+?)（", link.inner_text().strip()).group(1)
 
 
 def test_drill_from_overview_to_township_to_case(page, server):
@@ -338,6 +340,14 @@ def drawn_numbers(page) -> list[str]:
 def metric(page, label: str) -> str:
     return page.locator('[data-testid="stMetric"]').filter(has_text=label).locator(
         '[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def open_details(page) -> None:
+    """Unfold tab ③'s technical details (seed, commitment, fingerprint, record chain)."""
+    details = page.get_by_role("tabpanel").locator('[data-testid="stExpander"]').filter(has_text="技术细节").first
+    if details.locator("details").get_attribute("open") is None:
+        details.get_by_text(re.compile("^技术细节")).click()
+        page.wait_for_timeout(300)
 
 
 def tab(page, name: str) -> None:
@@ -412,6 +422,7 @@ def test_meeting_commit_draw_verify_and_agenda(page, server):
     tab(page, "③ 抽查记录与核验")
     choose(page, "打开记录", re.compile(rf"^#{draw_id} ·"))
     tab(page, "③ 抽查记录与核验")
+    open_details(page)
     seed = metric(page, "随机种子")
     assert seed == secret and hashlib.sha256(seed.encode()).hexdigest() == commitment
     page.get_by_role("button", name="核验本次抽取").click()
@@ -433,6 +444,7 @@ def test_meeting_commit_draw_verify_and_agenda(page, server):
     tab(page, "③ 抽查记录与核验")
     choose(page, "打开记录", re.compile(rf"^#{redraw_id} ·"))
     tab(page, "③ 抽查记录与核验")
+    open_details(page)
     assert metric(page, "随机种子") == seed + "/重抽1"
     page.get_by_role("button", name="核验本次抽取").click()
     page.get_by_text("核验通过").first.wait_for(timeout=30_000)
@@ -663,13 +675,13 @@ def test_ledger_import_page(page, server):
     wait_idle(page)
     # the value-mapping step lists the unknown word with the codes to choose from
     page.get_by_text("值对照").first.wait_for(timeout=30_000)
-    choose(page, "“网络来件”（1 行）", "网上信访（online）")
+    choose(page, "“网络来件”（1 行）", "网上信访")
     # the user's mapping wins over detection, and a blank-header column can be mapped
-    for label, typed, option in (("诉求摘要", "不导入", "（不导入）"), ("第9列", "包案领导", "包案领导（leader）")):
+    for label, typed, option in (("诉求摘要", "不导入", "（不导入）"), ("第9列", "包案领导", "包案领导")):
         wait_idle(page)
         page.get_by_role("combobox", name=label).click()  # a long list: type to find the option
         page.keyboard.type(typed)
-        page.get_by_role("option", name=option).first.click()
+        page.get_by_role("option", name=option, exact=True).first.click()
     wait_idle(page)
     page.screenshot(path="/tmp/data-import-values.png", full_page=True)
     saved = download(page, "保存列名与值对照（TOML）").decode("utf-8")

@@ -1,0 +1,70 @@
+"""Chart helpers shared by the pages: semantic colors (red only for bad news, green for
+good), the current partial month marked as such, ranking dot plots on a zoomed axis."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+
+from dashboard.labels import COLOR_RGB
+
+RED = "rgb({},{},{})".format(*COLOR_RGB["red"])
+GREEN = "rgb({},{},{})".format(*COLOR_RGB["green"])
+ORANGE = "#e6550d"  # new backlog, received cases: work coming in (not good, not an alarm)
+BLUE = "#3182bd"  # neutral volumes
+GREY = "#7f7f7f"
+
+
+def is_partial(end: dt.date) -> bool:
+    return end.day != calendar.monthrange(end.year, end.month)[1]
+
+
+def partial_label(month: str, end: dt.date) -> str:
+    """The month's axis label: "2026-12（截至1日）" for the period's unfinished last month."""
+    return f"{month}（截至{end.day}日）" if is_partial(end) and month == f"{end:%Y-%m}" else month
+
+
+def mark_partial(frame: pd.DataFrame, end: dt.date, column: str = "month") -> pd.DataFrame:
+    """`frame` with its month labels marked (see `partial_label`) and a `partial` flag
+    (drawn lighter), so that a month of a few days is not read as a collapse."""
+    out = frame.copy()
+    out["partial"] = out[column].astype(str).eq(f"{end:%Y-%m}") & is_partial(end)
+    out[column] = out[column].astype(str).map(lambda m: partial_label(m, end))
+    return out
+
+
+def partial_note(end: dt.date, *, lighter: bool = False) -> str:
+    """The caption under a monthly chart whose last month is unfinished ("" otherwise)."""
+    if not is_partial(end):
+        return ""
+    return (f"最后一个月（{end:%Y-%m}）截至 {end.day} 日，未满一个月" + ("，柱子颜色较浅" if lighter else "")
+            + "，不宜与整月比较。")
+
+
+def dot_ranking(frame: pd.DataFrame, *, name_title: str, value_title: str, higher_is_better: bool,
+                percent: bool) -> alt.Chart:
+    """A dot plot of `value` per `name` (best first) on an axis zoomed to the data (not
+    from zero: rates of 96.9–97.3% stay apart); the median is drawn as a line, regions on
+    the bad side of it red, on the good side green."""
+    data = frame[["name", "value", "rank"]].dropna(subset=["value"]).copy()
+    median = float(data["value"].median()) if not data.empty else 0.0
+    better = data["value"] >= median if higher_is_better else data["value"] <= median
+    data["side"] = better.map({True: "优于中位数", False: "差于中位数"})
+    low, high = (float(data["value"].min()), float(data["value"].max())) if not data.empty else (0.0, 1.0)
+    pad = max((high - low) * 0.08, 0.001 if percent else 0.01)
+    axis_format = ".1%" if percent else ".2f"
+    x = alt.X("value:Q", title=value_title, scale=alt.Scale(domain=[low - pad, high + pad], zero=False, nice=False),
+              axis=alt.Axis(format=axis_format, orient="top"))
+    dots = alt.Chart(data).mark_circle(size=70, opacity=1).encode(
+        y=alt.Y("name:N", title=None, sort=data["name"].tolist(), axis=alt.Axis(labelOverlap=False, labelLimit=160)),
+        x=x,
+        color=alt.Color("side:N", title=None, scale=alt.Scale(domain=["优于中位数", "差于中位数"], range=[GREEN, RED]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("name:N", title=name_title), alt.Tooltip("value:Q", title=value_title, format=axis_format),
+                 alt.Tooltip("rank:Q", title="名次")],
+    )
+    rule = alt.Chart(pd.DataFrame({"value": [median]})).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="value:Q")
+    return (rule + dots).properties(height=alt.Step(22))
