@@ -232,10 +232,12 @@ def test_rejected_rows_and_messages_mask_personal_data(city_env, tmp_path, capsy
     assert "P002" in rejected and "人数应为 1 至 10,000 的整数" in rejected
 
 
-def test_a_long_case_number_on_postgresql_refuses_one_row(postgres_url, caplog):
+def test_a_long_case_number_on_postgresql_refuses_one_row(tmp_path_factory, caplog):
     from tests import fixture_city
+    from tests.conftest import drop_database, throwaway_database
 
-    engine = db.make_engine(postgres_url)
+    url, drop = throwaway_database("postgresql", tmp_path_factory, "hostile")  # the session's database holds the fixture city already
+    engine = db.make_engine(url)
     assert engine.hide_parameters
     fixture_city.build(engine)
     long_number = "L" * 506
@@ -247,6 +249,7 @@ def test_a_long_case_number_on_postgresql_refuses_one_row(postgres_url, caplog):
     assert _case(engine, "PG01")["petitioner_name"] == NAME
     assert NAME not in caplog.text and PHONE not in caplog.text
     engine.dispose()
+    drop_database(drop)
 
 
 # ---------------------------------------------------------------- 5. one bad cell refuses one row
