@@ -76,6 +76,7 @@ if session.must_change_password(actor):
 session.sidebar(actor, menu)
 if allowed(actor, "view"):
     widgets.sidebar_filters()
+    widgets.holiday_banner()  # on every page, from 1 November while next year's schedule is missing
 try:
     navigation.run()
 except Exception:

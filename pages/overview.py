@@ -22,7 +22,6 @@ start, end = filters.period
 
 st.title("总览")
 st.caption(widgets.describe_filters(scope, filters))
-widgets.holiday_banner()
 
 now = widgets.run_query(indicators, scope, filters)
 before = widgets.run_query(

@@ -51,7 +51,6 @@ county_frame, _ = widgets.region_frames(scope)
 region_names = {scope.region_code: f"{scope.name}（全市默认）", **dict(zip(county_frame["code"], county_frame["name"], strict=True))}
 
 st.title("设置")
-widgets.holiday_banner()
 if "settings_notice" in st.session_state:  # the outcome of the last save, after a rerun
     st.success(widgets.plain(st.session_state.pop("settings_notice")))
 holiday_tab, preset_tab, color_tab = st.tabs(["节假日安排", "时限规则", "三色规则"])

@@ -260,8 +260,9 @@ def test_holiday_banner_from_november_while_next_year_is_not_imported(app_env, m
     monkeypatch.setenv("DASHBOARD_TODAY", "2026-12-01")
     at = _open()  # the bureau, on the overview: the banner and the way to 设置
     assert any(banner in w.value and "设置 → 节假日安排" in w.value for w in at.warning)
-    at = _open("pages/settings.py")
-    assert any(banner in w.value for w in at.warning)
+    for page in ("pages/settings.py", "pages/supervision.py", "pages/heatmap.py"):  # every page
+        at = _open(page)
+        assert sum(banner in w.value for w in at.warning) == 1, page
     county = _open(user="county_a")  # a county leader cannot import it: not shown
     assert not any(banner in w.value for w in county.warning)
 
