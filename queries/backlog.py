@@ -107,12 +107,18 @@ def _backlog_monthly_from_summaries(conn: Connection, scope: Scope, filters: Fil
 def backlog_by_township(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Every township in scope with its backlog at the period end (zeros included),
     sorted by unresolved backlog, largest first."""
-    frame = _backlog_cases(conn, scope, filters)
-    as_of = pd.Timestamp(filters.as_of)
-    frame["resolved"] = frame["resolved_on"].notna() & (frame["resolved_on"] <= as_of)
-    per_township = frame.groupby("township_code").agg(
-        backlog_total=("resolved", "size"), backlog_resolved=("resolved", "sum")
+    # Counted in the database (one grouped statement), not by loading every backlog case.
+    resolved = sa.case((sa.and_(cases.c.resolved_on.is_not(None), cases.c.resolved_on <= filters.as_of), 1), else_=0)
+    stmt = (
+        sa.select(cases.c.township_code, sa.func.count().label("backlog_total"),
+                  sa.func.sum(resolved).label("backlog_resolved"))
+        .where(*case_conditions(scope, filters, period=False), cases.c.is_backlog.is_(True),
+               cases.c.registered_on <= filters.as_of)
+        .group_by(cases.c.township_code)
     )
+    per_township = pd.DataFrame(
+        conn.execute(stmt).all(), columns=["township_code", "backlog_total", "backlog_resolved"]
+    ).set_index("township_code")
     towns = townships(conn, scope)
     if filters.county_code:
         towns = towns[towns["county_code"] == filters.county_code]
