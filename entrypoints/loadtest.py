@@ -289,7 +289,7 @@ def run(sessions: int = 30, url: str | None = None, pages=PAGES, *, server_pid: 
 
         say(f"{sessions} 个会话同时打开 {'、'.join(pages)}…")
         try:
-            warm, views, wall, cpu_before, cpu_after = asyncio.run(asyncio.wait_for(everything(), total_timeout))
+            warm, views, wall, cpu_before, cpu_after = _run_async(lambda: asyncio.wait_for(everything(), total_timeout))
         except TimeoutError:
             return _report(sessions, url, pages, [], [], total_timeout, None, None,
                            capped=f"总时长超过 {total_timeout:.0f} 秒，已中止")
@@ -327,6 +327,19 @@ def _report(sessions, url, pages, warm, views, wall, cpu_before, cpu_after, capp
         "errors": errors,
         "ok": not errors,
     }
+
+
+def _run_async(make_coroutine):
+    """asyncio.run in this thread, or in a worker thread when this thread already runs an
+    event loop (a caller inside Playwright's or Jupyter's loop): the result either way."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 def report(result: dict) -> str:
