@@ -54,7 +54,7 @@ with worst:
     if top3.empty:
         st.success("期末没有未化解积案。")
     for i, row in enumerate(top3.itertuples(), start=1):
-        st.page_link("pages/drill.py", label=f"{i}. {row.township_name}（{row.county_name}）：{row.unresolved} 件",
+        st.page_link("pages/drill.py", label=f"{i}. {widgets.plain(row.township_name)}（{widgets.plain(row.county_name)}）：{row.unresolved} 件",
                      query_params=widgets.drill_params(row.township_code))
     st.page_link("pages/drill.py", label="逐级下钻：各地区指标与案件 →", query_params=widgets.drill_params(here))
 with small_map:
@@ -167,7 +167,7 @@ else:
     st.markdown("点击乡镇下钻，查看其指标、在办案件和本期全部案件：")
     links = st.columns(5)
     for i, row in enumerate(top.itertuples()):
-        links[i % 5].page_link("pages/drill.py", label=f"{row.township_name} {row.unresolved} 件",
+        links[i % 5].page_link("pages/drill.py", label=f"{widgets.plain(row.township_name)} {row.unresolved} 件",
                                query_params=widgets.drill_params(row.township_code))
     st.page_link("pages/heatmap.py", label="在积案热力图中查看全部乡镇 →", query_params=widgets.link_params())
 

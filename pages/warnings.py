@@ -32,8 +32,8 @@ today = config.today()
 st.title("预警预测")
 periods = widgets.run_query(sensitive_period_list, scope, filters, today)
 current = periods[periods["current"]] if not periods.empty else periods
-st.caption(f"{scope.name} · {today:%Y-%m-%d}"
-           + (f" · 敏感时期：{'、'.join(current['name'])}（预警阈值已降低）" if len(current) else ""))
+st.caption(widgets.plain(f"{scope.name} · {today:%Y-%m-%d}"
+                         + (f" · 敏感时期：{'、'.join(current['name'])}（预警阈值已降低）" if len(current) else "")))
 
 warning_tab, forecast_tab = st.tabs(["信访预警（一单三推）", "积案清零预测"])
 
@@ -193,7 +193,7 @@ with forecast_tab:
                      "可按期清零" if own["on_track"] else "将超期", color="green" if own["on_track"] else "red")
     if len(rest):
         if len(missing):
-            st.error(f"按当前进度将超过清零目标的县区：{'、'.join(missing['region_name'])}（列在表首）")
+            st.error(widgets.plain(f"按当前进度将超过清零目标的县区：{'、'.join(missing['region_name'])}（列在表首）"))
         else:
             st.success("各县区按当前进度均可在目标日期前清零。")
     table = forecast if len(rest) == 0 else rest
