@@ -102,3 +102,12 @@ WARNING_DOMAINS = {**DOMAINS, COLLECTIVE_VISIT: "集体访", ESCALATED: "越级�
 WARNING_STATUS = {"raised": "待签收", "acknowledged": "已签收", "acting": "处置中", "closed": "已关闭",
                   "preview": "未发布（预览）"}
 WARNING_RECIPIENTS = {"city": "市委、市政府", "territory": "属地党委政府", "competent": "主管部门"}
+
+
+def percent_text(value: float | None) -> str:
+    """A rate (fraction 0–1) as shown everywhere: "97.3%", or "—" without a value."""
+    try:
+        missing = value is None or bool(value != value)  # NaN is not equal to itself
+    except TypeError:  # pandas' NA has no truth value
+        missing = True
+    return "—" if missing else f"{value:.1%}"

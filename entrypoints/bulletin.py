@@ -23,7 +23,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 from sqlalchemy.engine import Connection
 
-from dashboard.labels import DOMAINS
+from dashboard.labels import DOMAINS, percent_text
 from queries.filters import Filters, Scope
 from queries.rankings import METRICS, ranking
 
@@ -93,8 +93,7 @@ def bulletin_data(conn: Connection, scope: Scope, start: dt.date, end: dt.date) 
 # ------------------------------------------------------------------ formatting
 
 
-def percent(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+percent = percent_text  # the one way a rate is written (dashboard.labels)
 
 
 def _change_points(now, before) -> str:

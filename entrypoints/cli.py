@@ -28,6 +28,7 @@ from dashboard.labels import (
     STAGE_DEADLINES,
     TRACKS,
     days_left_text,
+    percent_text,
 )
 from dashboard.models import regions
 from dashboard.permissions import ROLES, Actor, Refused
@@ -283,7 +284,7 @@ def _print(payload, as_json: bool, text: str) -> None:
 
 
 def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
+    return percent_text(value)
 
 
 def _yoy(value: float | None) -> str:

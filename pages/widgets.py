@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from dashboard import config, db
-from dashboard.labels import COLOR_RGB, COLORS
+from dashboard.labels import COLOR_RGB, COLORS, percent_text
 from dashboard.permissions import Refused
 from dashboard.rules import load_rules
 from entrypoints.setup import OutdatedDatabase, ensure_database
@@ -155,7 +155,7 @@ def run_action(action, *args, **kwargs):
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+    return percent_text(value)
 
 
 def yoy_text(value: float | None) -> str | None:

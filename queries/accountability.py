@@ -33,15 +33,12 @@ from dashboard.models import (
 )
 from queries.cases import case_list_select, fetch_case_list
 from queries.filters import Filters, Scope, case_conditions, open_condition
+from queries.kpi import ratio
 from queries.receptions import reception_indicators, region_conditions
 
 SATISFIED = ("satisfied", "basic")
 LONG_BACKLOG_DAYS = 365
 STEP_SHORT = {code: name.split("·")[1].replace("第", "").replace("次", "") for code, name in STEPS.items()}  # 1见面  # a backlog case older than this is proposed for referral
-
-
-def _rate(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
 
 
 def _case_scope(scope: Scope, filters: Filters) -> list[sa.ColumnElement[bool]]:
@@ -96,11 +93,11 @@ def accountability_indicators(conn: Connection, scope: Scope, filters: Filters) 
         "traced": case_count(traces, traces.c.traced_on.between(start, end)),
         "accountability_persons": sanctioned,
         "interviewed_persons": interviewed,
-        "revisit_rate": _rate(revisited, closed),
+        "revisit_rate": ratio(revisited, closed),
         "revisited_cases": revisited,
-        "satisfaction_rate_bureau": _rate(case_count(revisits, in_period, revisits.c.satisfaction_bureau.in_(SATISFIED)),
+        "satisfaction_rate_bureau": ratio(case_count(revisits, in_period, revisits.c.satisfaction_bureau.in_(SATISFIED)),
                                           rated_bureau),
-        "satisfaction_rate_authority": _rate(
+        "satisfaction_rate_authority": ratio(
             case_count(revisits, in_period, revisits.c.satisfaction_authority.in_(SATISFIED)), rated_authority),
         "backlog_cleared": int((states["state"] == "cleared").sum()) if not states.empty else 0,
         "backlog_reopened": int((states["state"] == "reopened").sum()) if not states.empty else 0,

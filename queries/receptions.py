@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from dashboard.db import read_frame
 from dashboard.models import cases, instructions, leaders, reception_cases, receptions, regions
 from queries.filters import Filters, Scope, code_in_scope
+from queries.kpi import ratio
 
 
 def region_conditions(column: sa.ColumnElement[str], scope: Scope, filters: Filters) -> list[sa.ColumnElement[bool]]:
@@ -23,10 +24,6 @@ def region_conditions(column: sa.ColumnElement[str], scope: Scope, filters: Filt
         conditions.append(column.in_(sa.select(regions.c.code).where(sa.or_(
             regions.c.code == filters.county_code, regions.c.parent_code == filters.county_code)).scalar_subquery()))
     return conditions
-
-
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
 
 
 def reception_indicators(conn: Connection, scope: Scope, filters: Filters) -> dict:
@@ -49,11 +46,11 @@ def reception_indicators(conn: Connection, scope: Scope, filters: Filters) -> di
     days = (pd.to_datetime(done["instructed_on"]) - pd.to_datetime(done["received_on"])).dt.days if not done.empty \
         else pd.Series(dtype="float64")
     return {
-        "reception_completion_rate": _ratio(int(row.held), int(row.scheduled)),
+        "reception_completion_rate": ratio(int(row.held), int(row.scheduled)),
         "receptions_scheduled": int(row.scheduled),
         "receptions_held": int(row.held),
         "reception_persons": int(row.persons),
-        "instruction_rate": _ratio(len(done), len(queue)),
+        "instruction_rate": ratio(len(done), len(queue)),
         "instructions_received": len(queue),
         "instructions_done": len(done),
         "instruction_days_mean": float(days.mean()) if len(days) else None,
