@@ -249,9 +249,11 @@ class CaseEvent(Base):
     """One timestamped step in a case's chain (dispatched → … → evaluated)."""
 
     __tablename__ = "case_events"
+    # by case and time: a case's last step is one index seek (leader board)
+    __table_args__ = (sa.Index("ix_case_events_case_at", "case_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
     kind: Mapped[str] = mapped_column(sa.String(20))
     at: Mapped[dt.datetime] = mapped_column(sa.DateTime)
     actor: Mapped[str | None] = mapped_column(sa.String(100))

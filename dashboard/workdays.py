@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -71,13 +72,11 @@ class WorkCalendar:
         """Working-day flags for every day of `year` (index 0 = 1 January)."""
         if year not in self._flags:
             start = dt.date(year, 1, 1)
-            days = [start + dt.timedelta(i) for i in range((dt.date(year + 1, 1, 1) - start).days)]
-            if year in PACKAGE_YEARS:
-                base = [chinese_calendar.is_workday(d) for d in days]
-            else:
-                base = [d.weekday() < 5 for d in days]
-            flags = [self.overrides.get(d, b) for d, b in zip(days, base, strict=True)]
-            self._flags[year] = np.array(flags, dtype=bool)
+            flags = _base_flags(year).copy()
+            for day, is_workday in self.overrides.items():
+                if day.year == year:
+                    flags[(day - start).days] = is_workday
+            self._flags[year] = flags
         return self._flags[year]
 
     def is_workday(self, day: dt.date) -> bool:
@@ -161,6 +160,18 @@ class WorkCalendar:
     def add_one(self, start: dt.date, days: int, unit: str) -> tuple[dt.date, bool]:
         due, provisional = self.add(np.array([start], dtype="datetime64[D]"), days, unit)
         return due[0].astype(dt.date), bool(provisional[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _base_flags(year: int) -> np.ndarray:
+    """Working-day flags of `year` before the holiday table's overrides: the package's
+    official schedule for the years it covers, else Monday to Friday. The same for every
+    caller, so computed once per process (a copy is changed, never this array)."""
+    start = dt.date(year, 1, 1)
+    days = [start + dt.timedelta(i) for i in range((dt.date(year + 1, 1, 1) - start).days)]
+    if year in PACKAGE_YEARS:
+        return np.array([chinese_calendar.is_workday(d) for d in days], dtype=bool)
+    return np.array([d.weekday() < 5 for d in days], dtype=bool)
 
 
 def load_calendar(conn: Connection) -> WorkCalendar:

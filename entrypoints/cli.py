@@ -223,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     loadtest.add_argument("--timeout", type=_positive, default=60, help="每次打开的时限（秒，默认 60）")
     loadtest.add_argument("--total-timeout", type=_positive, default=900, help="整个测试的时限（秒，默认 900）")
     loadtest.add_argument("--warmup", type=int, default=1, help="正式计时前先由几个会话依次预热（默认 1，不计入）")
+    loadtest.add_argument("--processes", type=_positive, default=1,
+                          help="临时启动几个服务进程，会话按编号固定分到各进程（如反向代理的会话保持；默认 1；与 --url 不同用）")
     loadtest.add_argument("--json", action="store_true")
 
     calendar = sub.add_parser("calendar", help="节假日安排")
@@ -1156,10 +1158,13 @@ def cmd_loadtest(args) -> int:
                         f"可用：{','.join(loadtest.PAGES)}")
     if args.url and not args.url.startswith(("http://", "https://")):
         raise UserError(f"--url 应以 http:// 或 https:// 开头（收到 {args.url!r}），如 http://127.0.0.1:8501")
+    if args.url and args.processes > 1:
+        raise UserError("--processes 只用于临时启动的服务；测已运行的服务（--url）时请去掉 --processes，"
+                        "或对每个进程分别运行一次")
     try:
         result = loadtest.run(args.sessions, args.url, pages, server_pid=args.server_pid, timeout=args.timeout,
                               total_timeout=args.total_timeout, warmup=max(args.warmup, 0),
-                              progress=lambda message: print(message, file=sys.stderr, flush=True))
+                              processes=args.processes, progress=lambda message: print(message, file=sys.stderr, flush=True))
     except RuntimeError as error:
         raise UserError(str(error)) from None
     _print(result, args.json, loadtest.report(result))

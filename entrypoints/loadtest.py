@@ -210,6 +210,7 @@ def start_server(port: int | None = None, wait: float = 60.0) -> tuple[subproces
                "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
+    server.base_url = base
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -261,45 +262,67 @@ def _percentile(values: list[float], q: float) -> float:
 
 def run(sessions: int = 30, url: str | None = None, pages=PAGES, *, server_pid: int | None = None,
         timeout: float = 60.0, total_timeout: float = 900.0, warmup: int = 1, cases: list[str] | None = None,
-        user: str = DEMO_USER, password: str = DEMO_PASSWORD, progress=None) -> dict:
-    """Run the load test; returns the report (see `report`)."""
+        user: str = DEMO_USER, password: str = DEMO_PASSWORD, progress=None, processes: int = 1) -> dict:
+    """Run the load test; returns the report (see `report`).
+
+    `processes`: without `url`, start this many servers and send session i to server
+    i mod N for all its views, as a reverse proxy with sticky sessions does (README,
+    规模与部署); the server CPU is summed over them."""
     say = progress or (lambda _message: None)
     pages = tuple(pages)
-    server = None
+    servers: list[subprocess.Popen] = []
     if url is None:
-        say("启动 Streamlit 服务…")
-        server, url = start_server()
-        server_pid = server.pid
+        say(f"启动 {processes} 个 Streamlit 服务进程…")
+        try:
+            for _ in range(max(processes, 1)):
+                servers.append(start_server()[0])
+        except RuntimeError:
+            for server in servers:
+                stop_server(server)
+            raise
+        urls = [server.base_url for server in servers]
+        pids = [server.pid for server in servers]
+    else:
+        urls, pids = [url], [server_pid] if server_pid else []
     try:
         if cases is None and "case" in pages:
             cases = sample_cases(max(sessions, 1))
 
         async def everything() -> tuple[list[View], list[View], float, float | None, float | None]:
             warm: list[View] = []
-            for i in range(warmup):  # caches warmed by one viewer first (not counted)
-                warm += await _session(-1 - i, url, pages, cases or [], timeout, user, password)
-            cpu_before = _cpu_seconds(server_pid)
+            for i in range(warmup):  # caches of every process warmed by one viewer first (not counted)
+                for base in urls:
+                    warm += await _session(-1 - i, base, pages, cases or [], timeout, user, password)
+            cpu_before = _cpu_total(pids)
             started = time.perf_counter()
             results = await asyncio.gather(*[
-                _session(i, url, pages, cases or [], timeout, user, password) for i in range(sessions)
+                _session(i, urls[i % len(urls)], pages, cases or [], timeout, user, password)
+                for i in range(sessions)
             ])
             wall = time.perf_counter() - started
-            cpu_after = _cpu_seconds(server_pid)
+            cpu_after = _cpu_total(pids)
             return warm, [v for views in results for v in views], wall, cpu_before, cpu_after
 
         say(f"{sessions} 个会话同时打开 {'、'.join(pages)}…")
+        label = ", ".join(urls)
         try:
             warm, views, wall, cpu_before, cpu_after = _run_async(lambda: asyncio.wait_for(everything(), total_timeout))
         except TimeoutError:
-            return _report(sessions, url, pages, [], [], total_timeout, None, None,
-                           capped=f"总时长超过 {total_timeout:.0f} 秒，已中止")
-        return _report(sessions, url, pages, warm, views, wall, cpu_before, cpu_after)
+            return _report(sessions, label, pages, [], [], total_timeout, None, None,
+                           capped=f"总时长超过 {total_timeout:.0f} 秒，已中止", processes=len(urls))
+        return _report(sessions, label, pages, warm, views, wall, cpu_before, cpu_after, processes=len(urls))
     finally:
-        if server is not None:
+        for server in servers:
             stop_server(server)
 
 
-def _report(sessions, url, pages, warm, views, wall, cpu_before, cpu_after, capped: str = "") -> dict:
+def _cpu_total(pids: list[int]) -> float | None:
+    readings = [_cpu_seconds(pid) for pid in pids]
+    return None if not readings or None in readings else sum(readings)
+
+
+def _report(sessions, url, pages, warm, views, wall, cpu_before, cpu_after, capped: str = "",
+            processes: int = 1) -> dict:
     per_page = []
     for page in ("signin", *pages):
         times = [v.seconds for v in views if v.page == page and v.ok]
@@ -318,6 +341,7 @@ def _report(sessions, url, pages, warm, views, wall, cpu_before, cpu_after, capp
     return {
         "sessions": sessions,
         "url": url,
+        "processes": processes,
         "protocol": "streamlit-websocket",
         "pages": per_page,
         "views": len(views),
@@ -343,7 +367,8 @@ def _run_async(make_coroutine):
 
 
 def report(result: dict) -> str:
-    lines = [f"== {result['sessions']} 个会话（{result['url']}，Streamlit websocket 协议）："
+    lines = [f"== {result['sessions']} 个会话（{result['url']}，{result.get('processes', 1)} 个服务进程，"
+             "Streamlit websocket 协议）："
              f"共 {result['views']} 次打开，用时 {result['wall_s']:.1f} 秒 =="]
     for page in result["pages"]:
         lines.append(f"  {page['page']:<12} {page['ok']:>3}/{page['views']:<3} p50 {page['p50_s']:6.2f} s"

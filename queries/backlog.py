@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from dashboard.models import case_summaries, cases
 from queries import summary
-from queries.cases import case_list_select, fetch_case_list
+from queries.cases import fetch_colored_list
 from queries.filters import Filters, Scope, case_conditions, unresolved_backlog_condition
 from queries.regions import counties, townships
 
@@ -154,30 +154,71 @@ def backlog_by_township(conn: Connection, scope: Scope, filters: Filters) -> pd.
 
 def backlog_township_month(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Unresolved backlog per township at the end of each month of the period (long form)."""
-    frame = _backlog_cases(conn, scope, filters)
-    towns = townships(conn, scope)[["code", "name"]]
+    towns = townships(conn, scope)
+    if filters.county_code:
+        towns = towns[towns["county_code"] == filters.county_code]
+    if filters.township_code:
+        towns = towns[towns["code"] == filters.township_code]
+    towns = towns[["code", "name"]]
+    months = _months(filters)
+    if summary._counts_ready(conn):
+        remaining = _township_month_from_summaries(conn, scope, filters)
+        columns = [(m.year * 100 + m.month) for m in months]
+    else:
+        frame = _backlog_cases(conn, scope, filters)
+        remaining, columns = {}, []
+        for month in months:
+            month_end = _month_end(month, filters)
+            still_open = frame[(frame["registered_on"] <= month_end)
+                               & (frame["resolved_on"].isna() | (frame["resolved_on"] > month_end))]
+            remaining[month] = still_open.groupby("township_code").size()
+            columns.append(month)
+        remaining = pd.DataFrame(remaining)
     rows = []
-    for month in _months(filters):
-        month_end = _month_end(month, filters)
-        remaining = frame[
-            (frame["registered_on"] <= month_end)
-            & (frame["resolved_on"].isna() | (frame["resolved_on"] > month_end))
-        ]
-        counts = remaining.groupby("township_code").size()
-        for code, name in towns.itertuples(index=False):
-            rows.append(
-                {
-                    "township_code": code,
-                    "township_name": name,
-                    "month": month.strftime("%Y-%m"),
-                    "unresolved": int(counts.get(code, 0)),
-                }
-            )
-    out = pd.DataFrame(rows, columns=["township_code", "township_name", "month", "unresolved"])
-    if filters.county_code or filters.township_code:
-        keep = set(backlog_by_township(conn, scope, filters)["township_code"])
-        out = out[out["township_code"].isin(keep)].reset_index(drop=True)
-    return out
+    for code, name in towns.itertuples(index=False):
+        per_month = remaining.loc[code] if code in remaining.index else None
+        for month, column in zip(months, columns, strict=True):
+            value = 0 if per_month is None else per_month.get(column, 0)
+            rows.append({"township_code": code, "township_name": name, "month": month.strftime("%Y-%m"),
+                         "unresolved": int(0 if pd.isna(value) else value)})
+    return pd.DataFrame(rows, columns=["township_code", "township_name", "month", "unresolved"])
+
+
+def _township_month_from_summaries(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Unresolved backlog per township (rows) at each month end (columns, yyyymm): the
+    running sum of backlog registered minus resolved per month from the summary table,
+    the period end's month, if cut, counted from the cases (as `backlog_monthly`)."""
+    as_of = filters.as_of
+    t = case_summaries
+    limit = as_of.year * 100 + as_of.month
+    whole = (as_of + dt.timedelta(days=1)).day == 1
+    net = sa.func.sum(t.c.backlog_registered) - sa.func.sum(t.c.backlog_resolved)
+    rows = conn.execute(
+        sa.select(t.c.township_code, t.c.month, net)
+        .where(*summary._conditions(scope, filters, t), t.c.month <= limit if whole else t.c.month < limit)
+        .group_by(t.c.township_code, t.c.month)
+    ).all()
+    changes = pd.DataFrame(rows, columns=["township_code", "month", "net"])
+    if not whole:
+        base = [*case_conditions(scope, filters, period=False), cases.c.is_backlog.is_(True)]
+        first = as_of.replace(day=1)
+        opened = conn.execute(sa.select(cases.c.township_code, sa.func.count()).where(
+            *base, cases.c.registered_on.between(first, as_of)).group_by(cases.c.township_code)).all()
+        resolved = conn.execute(sa.select(cases.c.township_code, -sa.func.count()).where(
+            *base, cases.c.resolved_on.between(first, as_of), cases.c.registered_on <= as_of,
+        ).group_by(cases.c.township_code)).all()
+        changes = pd.concat([changes, pd.DataFrame([(code, limit, n) for code, n in [*opened, *resolved]],
+                                                   columns=["township_code", "month", "net"])])
+    if changes.empty:
+        return pd.DataFrame()
+    changes["net"] = changes["net"].astype("int64")
+    table = changes.pivot_table(index="township_code", columns="month", values="net", aggfunc="sum", fill_value=0)
+    # every month from the first change on, so that a month without changes keeps the
+    # running total of the month before it
+    first = int(table.columns.min())
+    every_month = [y * 100 + m for y in range(first // 100, limit // 100 + 1) for m in range(1, 13)
+                   if first <= y * 100 + m <= limit]
+    return table.reindex(columns=every_month, fill_value=0).cumsum(axis=1)
 
 
 def unresolved_backlog_cases(
@@ -190,7 +231,7 @@ def unresolved_backlog_cases(
     ]
     if township_code:
         conditions.append(cases.c.township_code == township_code)
-    frame = fetch_case_list(conn, case_list_select(*conditions), filters.as_of)
+    frame = fetch_colored_list(conn, conditions, filters.as_of)
     return frame.sort_values(["days_open", "case_no"], ascending=[False, True]).reset_index(
         drop=True
     )

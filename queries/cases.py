@@ -105,6 +105,27 @@ def fetch_case_list(
     return frame[list(CASE_LIST_COLUMNS)].reset_index(drop=True)
 
 
+def fetch_colored_list(conn: Connection, conditions, as_of: dt.date) -> pd.DataFrame:
+    """`fetch_case_list` of the cases matching `conditions`, their colors read from
+    `case_colors` when stored for `as_of` (the same rule, computed at refresh); a row
+    without a stored color (a case the rule leaves uncolored) is colored here."""
+    if not summary._colors_ready(conn, as_of):
+        return fetch_case_list(conn, case_list_select(*conditions), as_of)
+    stored = ("stage", "deadline", "days_left", "color")
+    stmt = (case_list_select(*conditions)
+            .outerjoin(case_colors, case_colors.c.case_id == cases.c.id)
+            .add_columns(*[case_colors.c[name] for name in stored]))
+    frame = read_frame(conn, stmt)
+    if frame.empty:
+        return pd.DataFrame(columns=list(CASE_LIST_COLUMNS))
+    missing = frame["color"].isna()
+    if missing.any():
+        computed = assign_colors(frame.loc[missing].drop(columns=list(stored)), as_of, load_rules(conn))
+        frame = frame.astype({name: object for name in stored})
+        frame.loc[missing, list(stored)] = computed[list(stored)].to_numpy()
+    return _finish_stored(frame, as_of)
+
+
 def _fetch_stored_colors(conn: Connection, conditions, as_of: dt.date) -> pd.DataFrame:
     """The case list of the cases colored on `as_of` with their stored stage, deadline,
     days left and color (`case_colors`, computed by `assign_colors`)."""

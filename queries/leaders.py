@@ -42,41 +42,34 @@ def leader_board(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFra
     last recorded step on any of the backlog cases. Most overdue first."""
     as_of = filters.as_of
     conditions = _leader_conditions(scope, filters)
-    taken = pd.DataFrame([tuple(row) for row in conn.execute(
-        sa.select(cases.c.id, cases.c.leader_id, cases.c.is_backlog, cases.c.resolved_on).where(*conditions)
+    c = cases.c
+    backlog = c.is_backlog.is_(True)
+    # Counted per leader in the database (a few rows back, not one per case).
+    counts = pd.DataFrame(conn.execute(
+        sa.select(c.leader_id, sa.func.sum(sa.case((backlog, 1), else_=0)).label("cases"),
+                  sa.func.sum(sa.case((sa.and_(backlog, c.resolved_on.is_not(None), c.resolved_on <= as_of), 1),
+                                      else_=0)).label("resolved"),
+                  sa.func.count().label("taken"))
+        .where(*conditions).group_by(c.leader_id)
         .with_hint(cases, LEADER_INDEX, dialect_name="sqlite")
-    )], columns=["case_id", "leader_id", "is_backlog", "resolved_on"])
-    if taken.empty:
+    ).all(), columns=["leader_id", "cases", "resolved", "taken"])
+    if counts.empty:
         return pd.DataFrame(columns=BOARD_COLUMNS)
-    backlog = taken["is_backlog"].fillna(False).astype(bool)
-    resolved_on = pd.to_datetime(taken["resolved_on"])
-    # The one color rule decides what is overdue: red open backlog cases.
-    if summary._colors_ready(conn, as_of):  # stored by the same rule for this date
-        red = set(conn.execute(
-            sa.select(case_colors.c.case_id)
-            .where(*summary._conditions(scope, filters, case_colors), case_colors.c.color == "red",
-                   case_colors.c.is_backlog.is_(True), case_colors.c.leader_id.is_not(None),
-                   case_colors.c.registered_on <= as_of)
-        ).scalars())
-    else:
-        colored = fetch_case_list(
-            conn, case_list_select(*conditions, cases.c.is_backlog.is_(True), open_condition(as_of)), as_of)
-        red = set(colored.loc[colored["color"] == "red", "case_id"]) if not colored.empty else set()
-    per_case = pd.DataFrame({
-        "leader_id": taken["leader_id"],
-        "cases": backlog.astype("int64"),
-        "resolved": (backlog & resolved_on.notna() & (resolved_on <= pd.Timestamp(as_of))).astype("int64"),
-        "overdue": (backlog & taken["case_id"].isin(red)).astype("int64"),
-        "other_cases": (~backlog).astype("int64"),
-    })
-    board = per_case.groupby("leader_id", as_index=False).sum()
+    for column in ("cases", "resolved", "taken"):
+        counts[column] = counts[column].astype("int64")
+    counts["other_cases"] = counts["taken"] - counts["cases"]
+    board = counts.merge(_overdue(conn, scope, filters, conditions), on="leader_id", how="left")
+    board["overdue"] = board["overdue"].fillna(0).astype("int64")
+    # The last step of each backlog case is one seek on the (case_id, at) index.
+    step = case_events.alias("step")
+    last_step = (sa.select(sa.func.max(step.c.at))
+                 .where(step.c.case_id == c.id, step.c.at < pd.Timestamp(as_of) + pd.Timedelta(days=1))
+                 .scalar_subquery())
     last = conn.execute(
-        sa.select(cases.c.leader_id, sa.func.max(case_events.c.at).label("last_action"))
-        .join(cases, cases.c.id == case_events.c.case_id)
-        .where(*conditions, cases.c.is_backlog.is_(True),
-               case_events.c.at < pd.Timestamp(as_of) + pd.Timedelta(days=1))
+        sa.select(c.leader_id, sa.func.max(last_step).label("last_action"))
+        .where(*conditions, backlog)
         .with_hint(cases, LEADER_INDEX, dialect_name="sqlite")
-        .group_by(cases.c.leader_id)
+        .group_by(c.leader_id)
     ).all()
     board = board.merge(pd.DataFrame(last, columns=["leader_id", "last_action"]), on="leader_id", how="left")
     people = pd.DataFrame(conn.execute(
@@ -91,6 +84,28 @@ def leader_board(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFra
     board["days_since_action"] = (pd.Timestamp(as_of) - last_day).dt.days.astype("Int64")
     return board.sort_values(["overdue", "resolution_rate", "name"], ascending=[False, True, True],
                              na_position="last")[BOARD_COLUMNS].reset_index(drop=True)
+
+
+def _overdue(conn: Connection, scope: Scope, filters: Filters, conditions) -> pd.DataFrame:
+    """Per leader: backlog cases red at the period end under the one color rule, from the
+    stored colors when they are for that date, else colored here (columns leader_id, overdue)."""
+    as_of = filters.as_of
+    backlog = cases.c.is_backlog.is_(True)
+    if summary._colors_ready(conn, as_of):  # stored by the same rule for this date
+        red = sa.select(case_colors.c.case_id).where(
+            *summary._conditions(scope, filters, case_colors), case_colors.c.color == "red",
+            case_colors.c.is_backlog.is_(True), case_colors.c.leader_id.is_not(None),
+            case_colors.c.registered_on <= as_of)
+        return pd.DataFrame(conn.execute(
+            sa.select(cases.c.leader_id, sa.func.count()).where(*conditions, backlog, cases.c.id.in_(red))
+            .group_by(cases.c.leader_id)
+        ).all(), columns=["leader_id", "overdue"])
+    colored = fetch_case_list(conn, case_list_select(*conditions, backlog, open_condition(as_of)), as_of)
+    red = colored.loc[colored["color"] == "red", "case_id"].astype("int64")
+    if red.empty:
+        return pd.DataFrame(columns=["leader_id", "overdue"])
+    leader_of = dict(conn.execute(sa.select(cases.c.id, cases.c.leader_id).where(*conditions, backlog)).all())
+    return red.map(leader_of).value_counts().rename_axis("leader_id").rename("overdue").reset_index()
 
 
 def leader_cases(conn: Connection, scope: Scope, filters: Filters, leader_id: int) -> pd.DataFrame:

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard.db import read_frame
-from dashboard.models import cases, reminders, units
+from dashboard.models import case_colors, cases, reminders, units
 from dashboard.reminders import WINDOW, level_for, recorded_on
 from dashboard.rules import assign_colors, load_rules
 from dashboard.workdays import load_calendar
+from queries import summary
 from queries.cases import case_list_select
 from queries.filters import Filters, Scope, case_conditions, open_condition, scope_condition
 
@@ -41,19 +42,39 @@ def reminder_queue(conn: Connection, scope: Scope, filters: Filters, on: dt.date
     calendar = load_calendar(conn)
     if not calendar.is_workday(on):
         return pd.DataFrame(columns=QUEUE_COLUMNS)
-    conditions = [
-        *case_conditions(scope, filters, period=False),
-        open_condition(on),
-        sa.or_(
-            cases.c.handling_due <= on + dt.timedelta(days=HORIZON),
-            cases.c.acceptance_due < on,
-            cases.c.clearance_target < on,
-        ),
-    ]
-    frame = read_frame(conn, case_list_select(*conditions))
-    if frame.empty:
-        return pd.DataFrame(columns=QUEUE_COLUMNS)
-    frame = assign_colors(frame, on, load_rules(conn))
+    horizon = on + dt.timedelta(days=HORIZON)
+    if summary._colors_ready(conn, on):
+        # Colored by the one rule and stored for this day: only the cases past their
+        # deadline and those in handling with a deadline ahead are fetched.
+        late = sa.select(case_colors.c.case_id).where(
+            case_colors.c.color.is_not(None), case_colors.c.days_left < 0, case_colors.c.registered_on <= on)
+        conditions = [
+            *case_conditions(scope, filters, period=False), open_condition(on),
+            sa.or_(cases.c.id.in_(late),
+                   sa.and_(cases.c.handling_due.between(on, horizon), cases.c.accepted_on <= on)),
+        ]
+        stmt = (case_list_select(*conditions)
+                .outerjoin(case_colors, case_colors.c.case_id == cases.c.id)
+                .add_columns(case_colors.c.stage, case_colors.c.deadline, case_colors.c.days_left,
+                             case_colors.c.color))
+        frame = read_frame(conn, stmt)
+        if frame.empty:
+            return pd.DataFrame(columns=QUEUE_COLUMNS)
+        frame["days_left"] = frame["days_left"].astype("Int64")
+    else:
+        conditions = [
+            *case_conditions(scope, filters, period=False),
+            open_condition(on),
+            sa.or_(
+                cases.c.handling_due <= horizon,
+                cases.c.acceptance_due < on,
+                cases.c.clearance_target < on,
+            ),
+        ]
+        frame = read_frame(conn, case_list_select(*conditions))
+        if frame.empty:
+            return pd.DataFrame(columns=QUEUE_COLUMNS)
+        frame = assign_colors(frame, on, load_rules(conn))
     provisional = frame["provisional"].fillna(False).astype(bool)
 
     late = frame[frame["color"].notna() & (frame["days_left"] < 0).fillna(False).astype(bool)]

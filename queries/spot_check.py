@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from dashboard.db import read_frame
 from dashboard.draws import COLOR_WEIGHTS, Candidate, age_weight, candidates_from_frame
 from dashboard.models import cases, spot_check_draw_cases, spot_check_draws
-from queries.cases import CASE_LIST_COLUMNS, case_list_select, fetch_case_list
+from queries.cases import CASE_LIST_COLUMNS, case_list_select, fetch_case_list, fetch_colored_list
 from queries.filters import (
     Filters,
     Scope,
@@ -83,8 +83,8 @@ def candidate_frame(
     period filter does not apply: a backlog case stays a candidate whatever year it
     came in. Sorted by case number."""
     options = options or CandidateOptions()
-    stmt = case_list_select(*case_conditions(scope, filters, period=False), unresolved_backlog_condition(as_of))
-    frame = fetch_case_list(conn, stmt, as_of)
+    frame = fetch_colored_list(conn, [*case_conditions(scope, filters, period=False),
+                                      unresolved_backlog_condition(as_of)], as_of)
     if options.colors:
         frame = frame[frame["color"].isin(options.colors)]
     if options.sources:

@@ -173,7 +173,10 @@ def test_rank_change_against_the_month_before(conn):
 # ---------------------------------------------------------------- leader board
 
 
-def test_leader_board(conn):
+@pytest.mark.parametrize("stored_colors", [True, False], ids=["stored-colors", "colored-here"])
+def test_leader_board(conn, stored_colors, monkeypatch):
+    if not stored_colors:  # a period end the colors are not stored for: colored by the rule here
+        monkeypatch.setattr("queries.summary._colors_ready", lambda *_: False)
     board = leader_board(conn, scope_for(conn), H1).set_index("name")
     assert board.loc["赵一", ["cases", "resolved", "overdue", "other_cases"]].tolist() == [2, 0, 1, 0]  # B01 B02
     assert board.loc["钱二", ["cases", "resolved", "overdue", "other_cases"]].tolist() == [3, 2, 0, 0]  # B03 B04 B05

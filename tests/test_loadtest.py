@@ -97,3 +97,13 @@ def test_unknown_pages_are_refused_with_a_clear_message(database):
     done = _cli("--pages", "overview,nosuch", database=database)
     assert done.returncode == 2
     assert "nosuch" in done.stderr and "overview,heatmap,supervision,case" in done.stderr
+
+
+def test_several_processes_share_the_sessions_as_a_sticky_proxy_would(database, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database)
+    result = loadtest.run(4, None, ["overview"], processes=2, warmup=0, timeout=120, total_timeout=300)
+    assert result["ok"] is True, result["errors"]
+    assert result["processes"] == 2
+    assert len(set(result["url"].split(", "))) == 2  # two servers, each on its own port
+    assert result["views"] == 4 * 2  # sign-in and overview per session
+    assert result["server_cpu_s"] > 0  # summed over both servers

@@ -404,7 +404,13 @@ def test_exclude_cases_drawn_in_last_meetings(city):
     assert left(exclude_last=1, meeting_id=m2, replaces_draw_id=d) == ["B01", "B02"]
 
 
-def test_candidate_filters_and_weights(city):
+@pytest.mark.parametrize("colors", ["stored", "colored-here", "one-not-stored"])
+def test_candidate_filters_and_weights(city, colors, monkeypatch):
+    if colors == "colored-here":  # a date the colors are not stored for
+        monkeypatch.setattr("queries.summary._colors_ready", lambda *_: False)
+    if colors == "one-not-stored":  # B02 (red) without a stored row: colored by the rule on reading
+        with city.begin() as conn:
+            conn.execute(sa.text("DELETE FROM case_colors WHERE case_id = (SELECT id FROM cases WHERE case_no = 'B02')"))
     with city.connect() as conn:
         scope = scope_for(conn)
         red = candidate_frame(conn, scope, Filters(), TODAY, CandidateOptions(colors=("red",)))

@@ -21,6 +21,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from dashboard import summaries
 from dashboard.models import reminders
 from dashboard.reminders import record
 from entrypoints.cli import main
@@ -87,7 +88,10 @@ def test_overdue_due_is_the_current_deadline(writable_city):
 def test_backlog_past_its_clearance_target_is_escalated(writable_city):
     _, engine = writable_city
     with engine.begin() as conn:  # B01: closed, not resolved, target 30 Sep 2026
+        b01 = conn.execute(sa.text("SELECT id FROM cases WHERE case_no = 'B01'")).scalar_one()
+        summaries.retract_cases(conn, [b01])  # kept in step as every write path does
         conn.execute(sa.text("UPDATE cases SET clearance_target = '2026-06-26' WHERE case_no = 'B01'"))
+        summaries.refresh_cases(conn, [b01])
     queue = _queue(engine, D(2026, 6, 30)).set_index("case_no")
     assert (queue.loc["B01", "level"], queue.loc["B01", "stage"], queue.loc["B01", "due"],
             queue.loc["B01", "days_left"]) == ("overdue", "clearance", D(2026, 6, 26), -4)

@@ -19,7 +19,7 @@ from dashboard.ledger import read_table
 from dashboard.models import case_colors, case_summaries, cases
 from dashboard.workdays import HolidayRow
 from entrypoints.bench import ledger_csv
-from queries.backlog import backlog_monthly
+from queries.backlog import backlog_monthly, backlog_township_month
 from queries.filters import Filters, scope_for
 from queries.kpi import indicators
 from tests import fixture_city
@@ -137,6 +137,24 @@ def _check(engine, with_indicators: bool = True) -> None:
                                                                            channels=channels)),
                                       selected if region is None else selected[selected["county_code"] == region],
                                       start, end)
+                _check_township_months(
+                    backlog_township_month(conn, scope, Filters(start, end, domains=domains, channels=channels)),
+                    selected if region is None else selected[selected["county_code"] == region], start, end)
+
+
+def _check_township_months(result, frame, start, end) -> None:
+    """Unresolved backlog per township at each month end, counted from the raw cases."""
+    backlog = frame[frame["is_backlog"] & (frame["registered_on"] <= pd.Timestamp(end))]
+    months = pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), end, freq="MS")
+    expected = {}
+    for month in months:
+        month_end = min(month + pd.offsets.MonthEnd(0), pd.Timestamp(end))
+        still_open = backlog[(backlog["registered_on"] <= month_end) & ~(backlog["resolved_on"] <= month_end)]
+        for town, count in still_open.groupby("township_code").size().items():
+            expected[(town, month.strftime("%Y-%m"))] = int(count)
+    got = {(r.township_code, r.month): r.unresolved for r in result.itertuples() if r.unresolved}
+    assert got == expected
+    assert len(result) == result["township_code"].nunique() * len(months)
 
 
 def _check_backlog_months(result, frame, start, end) -> None:
