@@ -11,10 +11,11 @@ import os
 import streamlit as st
 
 from dashboard.permissions import allowed
-from pages import session, widgets
+from pages import charts, session, widgets
 
 st.set_page_config(page_title="信访督查看板", layout="wide")
 widgets.page_style()
+charts.configure_altair()
 
 # (file, title, url_path, permission the page requires; None: every signed-in user).
 # Every url_path equals its file's name: until the first `st.navigation` call of a

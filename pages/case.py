@@ -41,7 +41,7 @@ from dashboard.timeline import (
     stage_durations,
 )
 from dashboard.workdays import WORKING, load_calendar
-from pages import ensure_navigation, session, widgets
+from pages import charts, ensure_navigation, session, widgets
 from queries.cases import case_detail, case_events_list, case_people
 from queries.filters import Filters
 from queries.meetings import follow_up_progress, outcomes
@@ -230,7 +230,7 @@ if not stages.empty:
             x="due:T", tooltip=[alt.Tooltip("name:N", title="环节"),
                                 alt.Tooltip("due:T", title="期限", format="%Y-%m-%d")]),
     ).properties(height=alt.Step(34))
-    st.altair_chart(chart, width="stretch")
+    charts.show(chart, width="stretch")
     st.caption("每条横条为该环节距上一环节的用时，圆点为完成时间（进行中的到今天）；竖线为期限；"
                "红色为超过期限，黄色为仍在进行。")
 

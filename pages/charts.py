@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
+import sys
 
 import altair as alt
 import pandas as pd
+import streamlit as st
+from altair.utils import schemapi
 
 from dashboard.labels import COLOR_RGB
 
@@ -16,6 +20,29 @@ GREEN = "rgb({},{},{})".format(*COLOR_RGB["green"])
 ORANGE = "#e6550d"  # new backlog, received cases: work coming in (not good, not an alarm)
 BLUE = "#3182bd"  # neutral volumes
 GREY = "#7f7f7f"
+
+
+# Altair checks every chart object against the Vega-Lite JSON schema when it is built
+# and again when it is converted: a quarter of the overview's server time per view. The
+# charts are fixed code and the tests, where the checks stay on, draw every one of them;
+# the app (and `bench`) run without them.
+CHECK_CHARTS = "pytest" in sys.modules
+
+
+def configure_altair() -> None:
+    """Called by the entry point on every run: no schema checks while building charts
+    (Altair's debug mode) outside the tests."""
+    if not CHECK_CHARTS:
+        schemapi.disable_debug_mode()
+
+
+def show(chart: alt.TopLevelMixin, **kwargs):
+    """`st.altair_chart`, converting the chart without the schema check outside the tests."""
+    if not CHECK_CHARTS:
+        # an instance attribute (past SchemaBase's own __setattr__, which would store a
+        # chart property) that shadows the method Streamlit calls
+        object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
+    return st.altair_chart(chart, **kwargs)
 
 
 def is_partial(end: dt.date) -> bool:

@@ -162,7 +162,7 @@ else:
     long["series"] = long["series"].map(names_of)
     # Semantic colors: red only for the backlog still open, green for what was resolved.
     palette = alt.Scale(domain=list(names_of.values()), range=[charts.BLUE, charts.GREY, charts.GREEN, charts.RED])
-    st.altair_chart(
+    charts.show(
         alt.Chart(long).mark_line(point=True).encode(
             x=alt.X("month:N", title="月份", sort=marked["month"].tolist(), axis=alt.Axis(labelLimit=240)),
             y=alt.Y("count:Q", title="件数"),
@@ -190,7 +190,7 @@ for column, field, labels, title in ((left, "domain", DOMAINS, "问题类别"), 
             continue
         frame["name"] = frame["code"].map(lambda c, m=labels: label(m, c))
         mixes.append(pd.DataFrame({"构成": title, "名称": frame["name"], "信访量（件）": frame["count"]}))
-        st.altair_chart(
+        charts.show(
             alt.Chart(frame).mark_bar().encode(
                 y=alt.Y("name:N", title=None, sort="-x"), x=alt.X("count:Q", title="信访量（件）"),
                 tooltip=[alt.Tooltip("name:N", title=title), alt.Tooltip("count:Q", title="件数")],

@@ -8,7 +8,7 @@ import altair as alt
 import streamlit as st
 
 from dashboard.scope import region_in_scope
-from pages import ensure_navigation, maps, session, widgets
+from pages import charts, ensure_navigation, maps, session, widgets
 from queries.backlog import backlog_by_township, backlog_township_month, unresolved_backlog_cases
 from queries.regions import counties, townships
 
@@ -69,7 +69,7 @@ if chart_slot is not None:
     with chart_slot:
         chart = maps.backlog_map(with_shapes, county_shapes, backlog, height=520, labels=LABELLED,
                                  selected=st.session_state.get("heatmap_township"), pickable=True)
-        st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode="pick", key="backlog_map")
+        charts.show(chart, width="stretch", on_select="rerun", selection_mode="pick", key="backlog_map")
         maps.backlog_legend(maps.backlog_breaks(backlog["unresolved"]))
         st.caption(f"粗线为县区界；标注未化解积案最多的 {LABELLED} 个乡镇及件数；黑色粗框为所选乡镇。"
                    "点击地图上的乡镇可在下方列出其案件。")
@@ -120,4 +120,4 @@ else:
         )
         .properties(height=alt.Step(18))
     )
-    st.altair_chart(chart, width="stretch")
+    charts.show(chart, width="stretch")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages import charts, ensure_navigation, maps, session, widgets
 from queries.backlog import backlog_by_township, backlog_monthly
-from queries.kpi import indicators, same_day_last_year
+from queries.kpi import comparison_indicators, indicators, same_day_last_year
 from queries.regions import counties, townships
 
 ensure_navigation()
@@ -25,7 +25,7 @@ st.caption(widgets.describe_filters(scope, filters))
 
 now = widgets.run_query(indicators, scope, filters)
 before = widgets.run_query(
-    indicators, scope, filters.with_period(same_day_last_year(start), same_day_last_year(end))
+    comparison_indicators, scope, filters.with_period(same_day_last_year(start), same_day_last_year(end))
 )
 monthly = widgets.run_query(backlog_monthly, scope, filters)
 towns = widgets.run_query(backlog_by_township, scope, filters)
@@ -63,7 +63,7 @@ with small_map:
     chart = maps.backlog_map(township_shapes[township_shapes["code"].isin(towns["township_code"])],
                              county_shapes, towns, height=260, labels=3, font_size=10)
     if chart is not None:
-        st.altair_chart(chart, width="stretch", key="overview_map")
+        charts.show(chart, width="stretch", key="overview_map")
         st.caption("颜色越深未化解积案越多（" + maps.BAND_RULE.split("：", 1)[1].split("（")[0] + "分档）")
     st.page_link("pages/heatmap.py", label="积案热力图：全部乡镇 →", query_params=widgets.link_params())
 
@@ -129,7 +129,7 @@ with left:
             y=alt.Y("remaining:Q", title="月末未化解（件，红线）"),
             tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("remaining:Q", title="月末未化解")],
         )
-        st.altair_chart(alt.layer(bar_chart, line).resolve_scale(y="independent"), width="stretch")
+        charts.show(alt.layer(bar_chart, line).resolve_scale(y="independent"), width="stretch")
         if charts.partial_note(end):
             st.caption(charts.partial_note(end, lighter=True))
 with right:

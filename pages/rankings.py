@@ -71,7 +71,7 @@ with right:
     missing = len(frame) - len(chart_data)
     # Every ranked region is drawn, best first, as a dot on an axis zoomed to the data
     # (rates of 96.9–97.3% stay apart), the median dashed.
-    st.altair_chart(charts.dot_ranking(chart_data, name_title=LEVELS[level], value_title=name,
+    charts.show(charts.dot_ranking(chart_data, name_title=LEVELS[level], value_title=name,
                                        higher_is_better=higher, percent=is_rate), width="stretch")
     st.caption(f"共 {len(chart_data)} 个{LEVELS[level]}参与排名" + (f"，{missing} 个没有数据" if missing else "")
                + "。横轴只取数据所在的区间（不从 0 起），虚线为中位数；绿点优于中位数，红点差于中位数。")

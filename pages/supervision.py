@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard.labels import COLOR_RGB, COLORS, days_left_text
 from dashboard.meetings import RATINGS
 from dashboard.rules import COLOR_ORDER
-from pages import ensure_navigation, session, widgets
+from pages import charts, ensure_navigation, session, widgets
 from queries.cases import open_cases_page
 from queries.meetings import follow_ups
 from queries.supervision import colors_by_county
@@ -54,7 +54,7 @@ chart = (
     )
     .properties(height=alt.Step(24))
 )
-st.altair_chart(chart, width="stretch")
+charts.show(chart, width="stretch")
 
 st.subheader("在办案件清单")
 # Only the rows on screen are fetched (with the total); the download fetches them all.

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import actions, config
 from dashboard.labels import WARNING_STATUS
 from dashboard.permissions import allowed
-from pages import ensure_navigation, session, widgets
+from pages import charts, ensure_navigation, session, widgets
 from queries.forecast import clearance_forecast, weekly_backlog
 from queries.warnings import deliveries, open_warnings, sensitive_period_list, warning_counts
 
@@ -229,7 +229,7 @@ with forecast_tab:
         layers.append(alt.Chart(pd.DataFrame({"target": [table.iloc[0]["target_date"]]})).mark_rule(
             color="#c0392b", strokeWidth=2).encode(x="target:T", tooltip=[alt.Tooltip("target:T", title="清零目标",
                                                                                      format="%Y-%m-%d")]))
-    st.altair_chart(alt.layer(*layers).properties(height=300), width="stretch")
+    charts.show(alt.layer(*layers).properties(height=300), width="stretch")
     st.caption("实线：近 12 周每周末的未化解积案；虚线：按当前进度的清零预测" + ("；红线：清零目标日期。" if len(table) == 1 else "。"))
     st.caption("方法：取近 12 周每周末的未化解积案数做最小二乘直线，斜率取负为每周净化解量（化解减新增）；"
                "预计清零日期 = 现有积案 ÷ 每周净化解量；区间按净化解量 ± 1.96 倍标准误计算；净化解量不为正时无法清零。")

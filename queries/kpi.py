@@ -154,7 +154,7 @@ def _colors(conn: Connection, scope: Scope, filters: Filters) -> dict[str, int]:
 
 
 def indicators(
-    conn: Connection, scope: Scope, filters: Filters
+    conn: Connection, scope: Scope, filters: Filters, *, with_colors: bool = True
 ) -> dict:
     """Indicators with the keys of the `kpi --json` contract.
 
@@ -167,7 +167,7 @@ def indicators(
     received, accepted, closed, backlog = (parts[k] for k in ("received", "accepted", "closed", "backlog"))
     last_year = filters.with_period(same_day_last_year(start), same_day_last_year(end))
     total_last_year = int(_received(conn, scope, last_year)["total"])
-    colors = _colors(conn, scope, filters)
+    colors = _colors(conn, scope, filters) if with_colors else None
     total = int(received["total"])
 
     return {
@@ -194,6 +194,14 @@ def indicators(
         "escalated_beijing_persons": int(received["beijing_persons"]),
         "colors": colors,
     }
+
+
+def comparison_indicators(conn: Connection, scope: Scope, filters: Filters) -> dict:
+    """`indicators` of a comparison period (the same period last year) without the color
+    counts at its end (`colors` is None): only rates and counts are compared, and the
+    colors of a past day are not stored, so counting them would color every case open
+    then."""
+    return indicators(conn, scope, filters, with_colors=False)
 
 
 def _rate(numerator: pd.Series, denominator: pd.Series) -> pd.Series:

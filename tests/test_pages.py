@@ -310,3 +310,26 @@ def test_the_unfinished_month_is_marked():
     assert marked["partial"].tolist() == [False, True]
     whole = mark_partial(frame.head(1), dt.date(2026, 11, 30))  # a month's last day: complete
     assert whole["month"].tolist() == ["2026-11"] and whole["partial"].tolist() == [False]
+
+
+def test_charts_are_drawn_without_the_schema_check_outside_the_tests(monkeypatch):
+    """`charts.show` skips Altair's JSON-schema check in the app (a quarter of a page's
+    server time) and keeps the chart's own properties untouched."""
+    import altair as alt
+    import pandas as pd
+    from altair.utils import schemapi
+
+    from pages import charts
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("schema check ran")
+
+    monkeypatch.setattr(charts, "CHECK_CHARTS", False)  # as in the app
+    monkeypatch.setattr(schemapi, "DEBUG_MODE", True)  # restored after the test
+    charts.configure_altair()
+    monkeypatch.setattr(schemapi, "validate_jsonschema", refuse)
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_bar().encode(x="x:Q")
+    charts.show(chart)  # Streamlit's bare mode: converts the chart as in the app
+    assert "to_dict" not in chart._kwds  # not stored as a chart property
+    monkeypatch.undo()  # checks on again: the same chart passes them
+    assert chart.to_dict()["mark"] == {"type": "bar"}
