@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard.labels import CHANNELS, DOMAINS, label
 from dashboard.scope import region_in_scope
 from pages import charts, ensure_navigation, session, widgets
-from queries.cases import open_cases, period_cases
+from queries.cases import open_cases_page, period_cases
 from queries.drill import mix, monthly_trend
 from queries.filters import Filters, scope_for
 from queries.kpi import indicators, indicators_by_region
@@ -203,17 +203,30 @@ if mixes:
                              key="drill_mix_download")
 
 st.subheader("案件")
-cases = widgets.run_query(open_cases, region, filters)
 listed = region.level != "city"
 received = widgets.run_query(period_cases, region, filters) if listed else None
 start, end = filters.period
-open_tab, all_tab = st.tabs([f"期末在办（{len(cases):,} 件）",
+open_tab, all_tab = st.tabs([f"期末在办（{sum(colors.values()):,} 件）",
                              f"本期全部案件（{len(received):,} 件）" if listed else "本期全部案件"])
 with open_tab:
-    shown = widgets.open_case_filters(cases, key="drill", in_link=True)
-    st.caption(f"共 {len(shown):,} 件 · 期末（{end:%Y-%m-%d}）未办结的案件和未化解的积案，不论登记年份")
-    widgets.case_table(shown, key="drill_cases", height=400, download=f"{region.name}在办案件",
-                       level=region.level)
+    # Only the rows on screen are fetched (with the total); the download fetches them all.
+    choice = widgets.open_case_choices(key="drill", in_link=True)
+    first = widgets.run_query(open_cases_page, region, filters, *choice, 0, widgets.MAX_SHOWN_ROWS)
+    total = int(first["total"].iloc[0]) if not first.empty else 0
+    st.caption(f"共 {total:,} 件 · 期末（{end:%Y-%m-%d}）未办结的案件和未化解的积案，不论登记年份")
+    widgets.case_table(first.drop(columns="total"), key="drill_cases", height=400, level=region.level)
+    if total > len(first):
+        st.caption(f"表中列出前 {len(first):,} 件；完整清单请下载。")
+
+    def every_open_case() -> pd.DataFrame:
+        with widgets.engine().connect() as conn:
+            return widgets.localize_cases(
+                open_cases_page(conn, region, filters, *choice, 0, None).drop(columns="total"))
+
+    if total:
+        widgets.download_buttons_for(every_open_case, f"{region.name}在办案件",
+                                     f"{region.name}在办案件 · {widgets.describe_filters(region, filters)}",
+                                     key="drill_cases_download")
 with all_tab:
     if not listed:
         st.info(f"本期（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}）全部案件按县区、乡镇列出：请在上方选择下级区域下钻。")

@@ -119,7 +119,7 @@ def styled(shown: pd.DataFrame):
     return style
 
 
-MAX_SHOWN_ROWS = 1_000  # a browser table of tens of thousands of rows helps nobody
+MAX_SHOWN_ROWS = 200  # most urgent first: a screenful or two; narrower filters or the download for the rest
 
 
 def level_of_filters(filters) -> str | None:

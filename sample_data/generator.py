@@ -940,7 +940,9 @@ def _write_rows(conn, table: sa.Table, rows: list[dict]) -> None:
         return
     dialect = conn.dialect
     keys = list(rows[0])
-    extra = [c for c in table.columns if c.name not in rows[0]]
+    # columns the rows leave out, but for an integer key the database numbers itself
+    extra = [c for c in table.columns if c.name not in rows[0]
+             and not (c.primary_key and c is table.autoincrement_column)]
     names = keys + [c.name for c in extra]
     tail = tuple(c.default.arg if c.default is not None and c.default.is_scalar else None
                  for c in extra)

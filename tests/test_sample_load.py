@@ -16,7 +16,10 @@ from tests.conftest import drop_database, throwaway_database
 
 UNTIL = dt.date(2026, 11, 22)
 N_CASES = 1500
-TABLES = (models.cases, models.case_units, models.case_events)
+TABLES = (models.cases, models.case_units, models.case_events,
+          # the accountability loop's records, written the same way
+          models.case_plans, models.case_steps, models.receptions, models.reception_cases, models.revisits,
+          models.clearances, models.traces, models.referrals, models.accountability_records)
 
 
 def _rows(engine) -> dict[str, list[tuple]]:
@@ -24,7 +27,7 @@ def _rows(engine) -> dict[str, list[tuple]]:
     out = {}
     with engine.connect() as conn:
         for table in TABLES:
-            order = [table.c.id] if "id" in table.c else [table.c.case_id, table.c.role]
+            order = [table.c.id] if "id" in table.c else list(table.primary_key.columns)
             out[table.name] = [tuple(r) for r in conn.execute(sa.select(table).order_by(*order))]
     return out
 
