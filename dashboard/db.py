@@ -10,12 +10,26 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
 
 from dashboard import config
 from dashboard.models import Base
 
 BUSY_TIMEOUT_SECONDS = 60
+
+
+def _sqlite_from_hint(_compiler, _table, text: str) -> str:
+    return text
+
+
+# SQLAlchemy renders `Select.with_hint(table, …)` for MySQL, SQL Server and Oracle only.
+# SQLite's own index hints (`INDEXED BY ix`, `NOT INDEXED`) go right after the table name
+# in FROM, which is where the compiler puts a table's hint: let it render them, so that a
+# query can say `.with_hint(table, "INDEXED BY ix", dialect_name="sqlite")` (other
+# databases ignore it). SQLite has no statistics unless ANALYZEd and otherwise picks the
+# wrong index for a few of our queries (see queries/leaders.py, queries/accountability.py).
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()

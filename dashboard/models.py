@@ -108,7 +108,8 @@ class Case(Base):
         sa.Index("ix_cases_county_closed", "county_code", "closed_on"),
         sa.Index("ix_cases_backlog", "is_backlog", "resolved", "county_code"),
         sa.Index("ix_cases_domain", "domain"),
-        sa.Index("ix_cases_leader", "leader_id"),
+        # the leader board reads its counts from this index alone (no table lookups)
+        sa.Index("ix_cases_leader", "leader_id", "county_code", "is_backlog", "registered_on", "resolved_on"),
         # Backlog opened / resolved in the last days of a period (the rest is in case_summaries)
         sa.Index("ix_cases_backlog_registered", "is_backlog", "registered_on"),
         sa.Index("ix_cases_backlog_resolved", "is_backlog", "resolved_on"),
