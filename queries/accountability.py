@@ -36,6 +36,7 @@ from dashboard.models import (
 from queries.cases import case_list_select, fetch_case_list
 from queries.filters import Filters, Scope, case_conditions, open_condition
 from queries.kpi import ratio
+from queries.leaders import LEADER_INDEX
 from queries.receptions import reception_indicators, region_conditions
 
 SATISFIED = ("satisfied", "basic")
@@ -368,44 +369,68 @@ def leader_casework(conn: Connection, scope: Scope, filters: Filters) -> pd.Data
     """Per leader, over the backlog cases they take (in scope, registered by the period
     end): cases, cases whose 四定四包 is complete, cases missing each 定, and the 2453
     completion (steps done ÷ 14 × cases)."""
-    frame = _leader_case_frame(conn, scope, filters)
     columns = ["leader_id", "cases", "plans_complete", "missing_measures", "missing_time", "missing_responsibility",
                "steps_done", "steps_completion"]
-    if frame.empty:
+    missing = _missing_parts()
+    flag = lambda condition: sa.func.sum(sa.case((condition, 1), else_=0))  # noqa: E731
+    stmt = (sa.select(cases.c.leader_id, sa.func.count().label("cases"),
+                      flag(~sa.or_(*missing.values())).label("plans_complete"),
+                      *[flag(condition).label(name) for name, condition in missing.items()],
+                      sa.func.sum(_steps_done(filters)).label("steps_done"))
+            .select_from(_with_plans()).where(*_leader_case_conditions(scope, filters))
+            .with_hint(cases, LEADER_INDEX, dialect_name="sqlite")
+            .group_by(cases.c.leader_id))
+    grouped = pd.DataFrame(conn.execute(stmt).all(), columns=columns[:-1])
+    if grouped.empty:
         return pd.DataFrame(columns=columns)
-    grouped = frame.groupby("leader_id").agg(
-        cases=("case_id", "size"), plans_complete=("plan_complete", "sum"),
-        missing_measures=("missing_measures", "sum"), missing_time=("missing_time", "sum"),
-        missing_responsibility=("missing_responsibility", "sum"), steps_done=("steps_done", "sum")).reset_index()
+    for column in columns[1:-1]:
+        grouped[column] = grouped[column].fillna(0).astype("int64")
     grouped["steps_completion"] = grouped["steps_done"] / (grouped["cases"] * STEP_COUNT)
     return grouped[columns]
 
 
-def _leader_case_frame(conn: Connection, scope: Scope, filters: Filters, leader_id: int | None = None) -> pd.DataFrame:
-    conditions = [*_case_scope(scope, filters), cases.c.is_backlog.is_(True), cases.c.leader_id.is_not(None),
-                  cases.c.registered_on <= filters.as_of]
-    if leader_id is not None:
-        conditions.append(cases.c.leader_id == leader_id)
-    steps = (sa.select(case_steps.c.case_id, sa.func.count().label("steps_done"))
-             .where(case_steps.c.done_on <= filters.as_of).group_by(case_steps.c.case_id).subquery())
+def _leader_case_conditions(scope: Scope, filters: Filters) -> list:
+    return [*_case_scope(scope, filters), cases.c.is_backlog.is_(True), cases.c.leader_id.is_not(None),
+            cases.c.registered_on <= filters.as_of]
+
+
+def _with_plans():
+    return (cases.outerjoin(case_plans, case_plans.c.case_id == cases.c.id)
+            .outerjoin(units, units.c.id == case_plans.c.responsible_unit_id))
+
+
+def _missing_parts() -> dict:
+    """The 定 a case's 四定四包 plan lacks (定领导 is the leader, always there)."""
+    return {"missing_measures": sa.func.coalesce(case_plans.c.measures, "") == "",
+            "missing_time": case_plans.c.target_date.is_(None),
+            "missing_responsibility": sa.or_(case_plans.c.responsible_person.is_(None), units.c.name.is_(None))}
+
+
+def _steps_done(filters: Filters):
+    # each case's steps counted by a seek on the steps' key (case_id, step), not by
+    # grouping every step of the city first
+    return (sa.select(sa.func.count()).where(case_steps.c.case_id == cases.c.id,
+                                             case_steps.c.done_on <= filters.as_of)
+            .scalar_subquery())
+
+
+def _leader_case_frame(conn: Connection, scope: Scope, filters: Filters, leader_id: int) -> pd.DataFrame:
+    """One leader's backlog cases with their plan, what it lacks and the steps done."""
+    missing = _missing_parts()
     stmt = (sa.select(cases.c.id.label("case_id"), cases.c.case_no, cases.c.leader_id, cases.c.resolved_on,
                       cases.c.clearance_target, case_plans.c.measures, case_plans.c.target_date,
                       case_plans.c.responsible_person, units.c.name.label("responsible_unit"),
-                      sa.func.coalesce(steps.c.steps_done, 0).label("steps_done"))
-            .select_from(cases.outerjoin(case_plans, case_plans.c.case_id == cases.c.id)
-                         .outerjoin(units, units.c.id == case_plans.c.responsible_unit_id)
-                         .outerjoin(steps, steps.c.case_id == cases.c.id))
-            .where(*conditions).order_by(cases.c.registered_on, cases.c.case_no))
+                      _steps_done(filters).label("steps_done"),
+                      *[sa.case((condition, 1), else_=0).label(name) for name, condition in missing.items()])
+            .select_from(_with_plans())
+            .where(*_leader_case_conditions(scope, filters), cases.c.leader_id == leader_id)
+            .order_by(cases.c.registered_on, cases.c.case_no))
     frame = read_frame(conn, stmt)
     if frame.empty:
         return frame
-    frame["missing_measures"] = frame["measures"].isna() | (frame["measures"].fillna("") == "")
-    frame["missing_time"] = frame["target_date"].isna()
-    frame["missing_responsibility"] = frame["responsible_person"].isna() | frame["responsible_unit"].isna()
-    frame["plan_complete"] = ~(frame["missing_measures"] | frame["missing_time"] | frame["missing_responsibility"])
-    for column in ("missing_measures", "missing_time", "missing_responsibility", "plan_complete"):
+    frame["plan_complete"] = 1 - (frame[list(missing)].sum(axis=1) > 0).astype("int64")
+    for column in (*missing, "plan_complete", "steps_done"):
         frame[column] = frame[column].astype("int64")
-    frame["steps_done"] = frame["steps_done"].astype("int64")
     return frame
 
 
