@@ -16,6 +16,7 @@ from dashboard.models import case_summaries, cases
 from queries import summary
 from queries.cases import fetch_colored_list
 from queries.filters import Filters, Scope, case_conditions, unresolved_backlog_condition
+from queries.kpi import backlog_counts
 from queries.regions import counties, townships
 
 
@@ -107,18 +108,9 @@ def _backlog_monthly_from_summaries(conn: Connection, scope: Scope, filters: Fil
 def backlog_by_township(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Every township in scope with its backlog at the period end (zeros included),
     sorted by unresolved backlog, largest first."""
-    # Counted in the database (one grouped statement), not by loading every backlog case.
-    resolved = sa.case((sa.and_(cases.c.resolved_on.is_not(None), cases.c.resolved_on <= filters.as_of), 1), else_=0)
-    stmt = (
-        sa.select(cases.c.township_code, sa.func.count().label("backlog_total"),
-                  sa.func.sum(resolved).label("backlog_resolved"))
-        .where(*case_conditions(scope, filters, period=False), cases.c.is_backlog.is_(True),
-               cases.c.registered_on <= filters.as_of)
-        .group_by(cases.c.township_code)
-    )
-    per_township = pd.DataFrame(
-        conn.execute(stmt).all(), columns=["township_code", "backlog_total", "backlog_resolved"]
-    ).set_index("township_code")
+    # From the summaries (the unfinished month from the cases), else one grouped statement.
+    per_township = backlog_counts(conn, scope, filters, cases.c.township_code).rename(
+        columns={"code": "township_code"}).set_index("township_code")
     towns = townships(conn, scope)
     if filters.county_code:
         towns = towns[towns["county_code"] == filters.county_code]

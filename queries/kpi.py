@@ -105,6 +105,29 @@ def _summary_parts(conn: Connection, scope: Scope, filters: Filters, group=None)
     received = raw(RECEIVED, lambda a, b: c.registered_on.between(a, b))
     accepted = raw(ACCEPTED, lambda a, b: c.accepted_on.between(a, b))
     closed = raw(CLOSED, lambda a, b: c.closed_on.between(a, b))
+
+    return {
+        "received": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["received"], received, name),
+        "accepted": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["accepted"], accepted, name),
+        "closed": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["closed"], closed, name),
+        "backlog": _summary_backlog(conn, scope, filters, group),
+    }
+
+
+def backlog_counts(conn: Connection, scope: Scope, filters: Filters, group=None) -> pd.DataFrame:
+    """Backlog registered by the period end (`backlog_total`) and resolved by then
+    (`backlog_resolved`): one row, or one per value of the cases' column `group`
+    (column `code`), from the summaries when they are built."""
+    if summary._counts_ready(conn):
+        return _summary_backlog(conn, scope, filters, group)
+    end = filters.as_of
+    return _aggregate(conn, _backlog(end), [*case_conditions(scope, filters, period=False),
+                                            cases.c.is_backlog.is_(True), cases.c.registered_on <= end], group)
+
+
+def _summary_backlog(conn: Connection, scope: Scope, filters: Filters, group=None) -> pd.DataFrame:
+    base = case_conditions(scope, filters, period=False)
+    c = cases.c
     end = filters.as_of
 
     def backlog(a, b):
@@ -114,14 +137,11 @@ def _summary_parts(conn: Connection, scope: Scope, filters: Filters, group=None)
         resolved = _aggregate(conn, {"backlog_total": lambda: sa.literal(0), "backlog_resolved": lambda: sa.func.count()},
                               [*base, c.is_backlog.is_(True), c.resolved_on.between(a, b), c.registered_on <= end],
                               group)
-        return summary._combine([registered, resolved], ["backlog_total", "backlog_resolved"], name)
+        return summary._combine([registered, resolved], ["backlog_total", "backlog_resolved"],
+                                None if group is None else group.name)
 
-    return {
-        "received": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["received"], received, name),
-        "accepted": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["accepted"], accepted, name),
-        "closed": summary._period_counts(conn, scope, filters, SUMMARY_COLUMNS["closed"], closed, name),
-        "backlog": summary._snapshot_counts(conn, scope, filters, SUMMARY_COLUMNS["backlog"], backlog, name),
-    }
+    return summary._snapshot_counts(conn, scope, filters, SUMMARY_COLUMNS["backlog"], backlog,
+                                    None if group is None else group.name)
 
 
 def _raw_parts(conn: Connection, scope: Scope, filters: Filters, group=None) -> dict[str, pd.DataFrame]:
@@ -131,8 +151,7 @@ def _raw_parts(conn: Connection, scope: Scope, filters: Filters, group=None) -> 
         "received": _aggregate(conn, RECEIVED, case_conditions(scope, filters), group),
         "accepted": _aggregate(conn, ACCEPTED, [*base, cases.c.accepted_on.between(start, end)], group),
         "closed": _aggregate(conn, CLOSED, [*base, cases.c.closed_on.between(start, end)], group),
-        "backlog": _aggregate(conn, _backlog(end), [*base, cases.c.is_backlog.is_(True), cases.c.registered_on <= end],
-                              group),
+        "backlog": backlog_counts(conn, scope, filters, group),
     }
 
 

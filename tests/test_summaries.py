@@ -19,7 +19,7 @@ from dashboard.ledger import read_table
 from dashboard.models import case_colors, case_summaries, cases
 from dashboard.workdays import HolidayRow
 from entrypoints.bench import ledger_csv
-from queries.backlog import backlog_monthly, backlog_township_month
+from queries.backlog import backlog_by_township, backlog_monthly, backlog_township_month
 from queries.filters import Filters, scope_for
 from queries.kpi import indicators
 from tests import fixture_city
@@ -140,6 +140,19 @@ def _check(engine, with_indicators: bool = True) -> None:
                 _check_township_months(
                     backlog_township_month(conn, scope, Filters(start, end, domains=domains, channels=channels)),
                     selected if region is None else selected[selected["county_code"] == region], start, end)
+                _check_townships(
+                    backlog_by_township(conn, scope, Filters(start, end, domains=domains, channels=channels)),
+                    selected if region is None else selected[selected["county_code"] == region], end)
+
+
+def _check_townships(result, frame, end) -> None:
+    """Backlog registered and resolved by the period end per township, from the raw cases."""
+    backlog = frame[frame["is_backlog"] & (frame["registered_on"] <= pd.Timestamp(end))]
+    resolved = backlog[backlog["resolved_on"] <= pd.Timestamp(end)]
+    got = result.set_index("township_code")
+    for town in got.index:
+        assert got.loc[town, "backlog_total"] == int((backlog["township_code"] == town).sum()), town
+        assert got.loc[town, "backlog_resolved"] == int((resolved["township_code"] == town).sum()), town
 
 
 def _check_township_months(result, frame, start, end) -> None:
