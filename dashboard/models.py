@@ -109,7 +109,7 @@ class Case(Base):
         sa.Index("ix_cases_backlog", "is_backlog", "resolved", "county_code"),
         sa.Index("ix_cases_domain", "domain"),
         # the leader board reads its counts from this index alone (no table lookups)
-        sa.Index("ix_cases_leader", "leader_id", "county_code", "is_backlog", "registered_on", "resolved_on"),
+        sa.Index("ix_cases_leader", "leader_id", "county_code", "is_backlog", "registered_on", "resolved_on", "id"),
         # Backlog opened / resolved in the last days of a period (the rest is in case_summaries)
         sa.Index("ix_cases_backlog_registered", "is_backlog", "registered_on"),
         sa.Index("ix_cases_backlog_resolved", "is_backlog", "resolved_on"),
