@@ -200,7 +200,9 @@ def ledger_csv(conn, rows: int, prefix: str, seed: int = 7) -> bytes:
     writer.writerow(LEDGER_HEADER)
     for i in range(rows):
         town, county = rng.choice(towns)
-        registered = first + dt.timedelta(days=rng.randrange(680))
+        # registered by 70 days ago: acceptance (≤ 9 days) and closing (≤ 59 more) stay in
+        # the past, as the import's date check requires
+        registered = first + dt.timedelta(days=rng.randrange(630))
         accepted = registered + dt.timedelta(days=rng.randrange(1, 10))
         closed = accepted + dt.timedelta(days=rng.randrange(5, 60)) if rng.random() < 0.7 else None
         backlog = rng.random() < 0.05
