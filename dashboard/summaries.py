@@ -74,7 +74,9 @@ def _contributions(conn: Connection, condition) -> sa.Select:
     def part(date_column, where, **values):
         columns = [month_of(conn, date_column).label("month"), *keys]
         columns += [(values[m] if m in values else zero).label(m) for m in MEASURES]
-        return sa.select(*columns).where(condition, *where)
+        # `condition` picks cases by id (or all of them): SQLite is told to use no index
+        # but the rowid, else it reads every resolved backlog case by ix_cases_backlog_resolved
+        return sa.select(*columns).where(condition, *where).with_hint(cases, "NOT INDEXED", dialect_name="sqlite")
 
     collective = c.is_collective.is_(True)
     received = part(
@@ -129,13 +131,10 @@ def _apply(conn: Connection, condition, sign: int) -> None:
         return
     frame = _with_rollups(frame)
     frame[list(MEASURES)] = frame[list(MEASURES)].astype("int64") * sign
-    records = [
-        {**dict(zip(KEYS, key, strict=True)), **{m: int(v) for m, v in zip(MEASURES, values, strict=True)}}
-        for key, values in zip(frame[list(KEYS)].itertuples(index=False, name=None),
-                               frame[list(MEASURES)].itertuples(index=False, name=None), strict=True)
-    ]
-    for record in records:
-        record["month"] = int(record["month"])
+    frame["month"] = frame["month"].astype("int64")
+    names = [*KEYS, *MEASURES]
+    columns = [frame[name].tolist() for name in names]  # native ints and strings, column by column
+    records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     stmt = _insert(conn)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(KEYS), set_={m: case_summaries.c[m] + stmt.excluded[m] for m in MEASURES})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -128,14 +129,19 @@ class Geography:
         return f"未知{what}“{text}”" + (f"，是否为：{'、'.join(close)}？" if close else "，请先导入区划或检查名称")
 
 
+@functools.lru_cache(maxsize=16)
+def _latest_dates(today: dt.date, margin_days: int) -> dict[str, dt.date]:
+    """The latest acceptable date of each date field (deadlines may lie ahead); the same
+    for every row of an import, so worked out once."""
+    return {key: today + dt.timedelta(days=margin_days) if key in DEADLINES else today for key in DATE_FIELDS}
+
+
 def validate_row(raw: dict[str, object], geography: Geography, values: dict | None = None,
                  today: dt.date | None = None) -> tuple[dict, list[tuple[str, str, str]], list[tuple[str, str, str]]]:
     """A row's values as case fields, its problems (field, value, reason) that refuse
     it and its warnings (field, value, reason) that do not. `values` is the mapping
     file's {field: {word: code}}; values in problems and warnings are `shown_value`s."""
-    today = today or config.today()
-    latest = {key: today + dt.timedelta(days=config.import_deadline_margin_days()) if key in DEADLINES else today
-              for key in DATE_FIELDS}
+    latest = _latest_dates(today or config.today(), config.import_deadline_margin_days())
     problems: list[tuple[str, str, str]] = []
     warnings: list[tuple[str, str, str]] = []
     out: dict[str, object] = {}
