@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from dashboard import config, models
+from dashboard.db import bulk_insert
 from sample_data.geography import CITY_CODE, load_geography
 
 Progress = Callable[[float, str], None]
@@ -926,52 +927,11 @@ def _add_deadlines(case_rows: list[dict], rules: tuple) -> None:
         row.update(zip(deadlines._OUTPUTS, values, strict=True))
 
 
-# Bulk writing: the rows are the same dicts on every database (what SQLAlchemy's
-# executemany would insert, column defaults included); only the way they reach the
-# database differs: COPY on PostgreSQL, a plain DBAPI executemany of tuples on SQLite.
+# Bulk writing (`dashboard.db.bulk_insert`): the rows are the same dicts on every
+# database (what SQLAlchemy's executemany would insert, column defaults included); only
+# the way they reach the database differs: COPY on PostgreSQL, a DBAPI executemany on SQLite.
 BULK_TABLES = ("cases", "case_units", "case_events")
-
-
-def _write_rows(conn, table: sa.Table, rows: list[dict]) -> None:
-    """Insert `rows` (dicts with the same keys in the same order) into `table` within the
-    connection's open transaction. Columns the dicts leave out get their scalar default
-    (or NULL), exactly as `conn.execute(table.insert(), rows)` would."""
-    if not rows:
-        return
-    dialect = conn.dialect
-    keys = list(rows[0])
-    # columns the rows leave out, but for an integer key the database numbers itself
-    extra = [c for c in table.columns if c.name not in rows[0]
-             and not (c.primary_key and c is table.autoincrement_column)]
-    names = keys + [c.name for c in extra]
-    tail = tuple(c.default.arg if c.default is not None and c.default.is_scalar else None
-                 for c in extra)
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor, cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
-            write = copy.write_row
-            for row in rows:
-                write((*row.values(), *tail))
-    elif dialect.name == "sqlite":
-        # column by column through SQLAlchemy's own converters (dates as text, booleans
-        # as 0/1), so the stored values are the ones its executemany would store
-        values = [list(col) for col in zip(*(row.values() for row in rows), strict=True)]
-        values += [[value] * len(rows) for value in tail]
-        for i, name in enumerate(names):
-            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                values[i] = [process(v) for v in values[i]]
-        marks = ", ".join("?" * len(names))
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})",
-                               zip(*values, strict=True))
-        finally:
-            cursor.close()
-    else:
-        conn.execute(table.insert(), rows)
+_write_rows = bulk_insert  # a module name of its own: the tests swap it for SQLAlchemy's insert
 
 
 class _bulk_load:

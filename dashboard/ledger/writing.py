@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dashboard import config, summaries
+from dashboard.db import bulk_insert
 from dashboard.exports import safe_frame, unneutralise
 from dashboard.ledger.fields import (
     BOOL_FIELDS,
@@ -196,7 +197,7 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
                 relinks.append((old["id"], role, record[key], record["responsible_unit_id"]))
     last_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(cases.c.id), 0))).scalar()
     if inserts:
-        conn.execute(cases.insert(), inserts)
+        bulk_insert(conn, cases, inserts)
         ids = dict(conn.execute(sa.select(cases.c.case_no, cases.c.id).where(cases.c.id > last_id)).all())
         for row in inserts:
             case_id = ids[row["case_no"]]
@@ -217,9 +218,9 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
         if unit_id and not (role == "competent" and unit_id == responsible):
             links.append({"case_id": case_id, "unit_id": unit_id, "role": role})
     if events:
-        conn.execute(case_events.insert(), events)
+        bulk_insert(conn, case_events, events)
     if links:
-        conn.execute(case_units.insert(), links)
+        bulk_insert(conn, case_units, links)
     result.new, result.updated = len(inserts), len(updates)
     # the summaries take the new and updated cases once, with their deadlines
     keep = functools.partial(summaries.refresh_cases, conn, [u["_id"] for u in updates],
