@@ -42,6 +42,7 @@ APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 # Public functions of queries/ that take a connection but no scope, and why that is safe.
 UNSCOPED = {
     "queries.cases.fetch_case_list": "runs a statement its caller built with the scope condition",
+    "queries.cases.fetch_colored_list": "runs conditions its caller built with the scope condition",
     "queries.reminders.is_rest_day": "the working-day calendar: no case data",
 }
 
