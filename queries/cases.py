@@ -105,17 +105,25 @@ def fetch_case_list(
     return frame[list(CASE_LIST_COLUMNS)].reset_index(drop=True)
 
 
+STORED_STATUS = ("stage", "deadline", "days_left", "color")
+
+
+def stored_status_select(*conditions: sa.ColumnElement[bool]) -> sa.Select:
+    """`case_list_select` with each case's stored stage, deadline, days left and color
+    (`case_colors`; NULL for a case without a stored color)."""
+    return (case_list_select(*conditions)
+            .outerjoin(case_colors, case_colors.c.case_id == cases.c.id)
+            .add_columns(*[case_colors.c[name] for name in STORED_STATUS]))
+
+
 def fetch_colored_list(conn: Connection, conditions, as_of: dt.date) -> pd.DataFrame:
     """`fetch_case_list` of the cases matching `conditions`, their colors read from
     `case_colors` when stored for `as_of` (the same rule, computed at refresh); a row
     without a stored color (a case the rule leaves uncolored) is colored here."""
     if not summary._colors_ready(conn, as_of):
         return fetch_case_list(conn, case_list_select(*conditions), as_of)
-    stored = ("stage", "deadline", "days_left", "color")
-    stmt = (case_list_select(*conditions)
-            .outerjoin(case_colors, case_colors.c.case_id == cases.c.id)
-            .add_columns(*[case_colors.c[name] for name in stored]))
-    frame = read_frame(conn, stmt)
+    stored = STORED_STATUS
+    frame = read_frame(conn, stored_status_select(*conditions))
     if frame.empty:
         return pd.DataFrame(columns=list(CASE_LIST_COLUMNS))
     missing = frame["color"].isna()

@@ -14,7 +14,7 @@ from dashboard.reminders import WINDOW, level_for, recorded_on
 from dashboard.rules import assign_colors, load_rules
 from dashboard.workdays import load_calendar
 from queries import summary
-from queries.cases import case_list_select
+from queries.cases import case_list_select, stored_status_select
 from queries.filters import Filters, Scope, case_conditions, open_condition, scope_condition
 
 QUEUE_COLUMNS = ["case_id", "case_no", "unit_id", "unit_name", "county_name", "township_name",
@@ -53,11 +53,7 @@ def reminder_queue(conn: Connection, scope: Scope, filters: Filters, on: dt.date
             sa.or_(cases.c.id.in_(late),
                    sa.and_(cases.c.handling_due.between(on, horizon), cases.c.accepted_on <= on)),
         ]
-        stmt = (case_list_select(*conditions)
-                .outerjoin(case_colors, case_colors.c.case_id == cases.c.id)
-                .add_columns(case_colors.c.stage, case_colors.c.deadline, case_colors.c.days_left,
-                             case_colors.c.color))
-        frame = read_frame(conn, stmt)
+        frame = read_frame(conn, stored_status_select(*conditions))
         if frame.empty:
             return pd.DataFrame(columns=QUEUE_COLUMNS)
         frame["days_left"] = frame["days_left"].astype("Int64")
