@@ -72,6 +72,9 @@ def read_frame(conn, stmt) -> pd.DataFrame:
     return pd.DataFrame([tuple(row) for row in result.all()], columns=list(result.keys()))
 
 
+WRITE_CACHE_KIB = -65536  # negative: KiB (64 MB), see bulk_insert
+
+
 def bulk_insert(conn, table: sa.Table, rows: list[dict]) -> None:
     """Insert `rows` (dicts with the same keys in the same order) into `table` within the
     connection's open transaction: COPY on PostgreSQL (psycopg 3), a plain DBAPI
@@ -107,10 +110,17 @@ def bulk_insert(conn, table: sa.Table, rows: list[dict]) -> None:
                 values[i] = [process(v) for v in values[i]]
         marks = ", ".join("?" * len(names))
         cursor = conn.connection.driver_connection.cursor()
+        # New rows land all over the tables' indexes (dates, regions): with SQLite's
+        # default 2 MB page cache most index pages are read again for every few rows;
+        # 64 MB for the write (given back after) makes a 100,000-row import's insert
+        # about 40% faster (README 规模与部署).
+        saved = cursor.execute("PRAGMA cache_size").fetchone()[0]
         try:
+            cursor.execute(f"PRAGMA cache_size = {WRITE_CACHE_KIB}")
             cursor.executemany(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})",
                                zip(*values, strict=True))
         finally:
+            cursor.execute(f"PRAGMA cache_size = {int(saved)}")
             cursor.close()
     else:
         conn.execute(table.insert(), rows)

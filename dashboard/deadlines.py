@@ -288,6 +288,42 @@ def import_schedule(conn: Connection, rows) -> tuple[list, int]:
     return plans, recompute(conn, sa.or_(not_closed(), cases.c.deadline_provisional.is_(True)))
 
 
+def _rules(conn: Connection) -> tuple:
+    """What deadlines are computed from: presets, their assignments, the city, the calendar."""
+    presets = load_presets(conn)
+    if DEFAULT_PRESET not in presets:
+        seed_presets(conn)
+        presets = load_presets(conn)
+    return presets, load_assignments(conn), city_code(conn), load_calendar(conn)
+
+
+def _deadlines(frame: pd.DataFrame, presets, assignments, city, calendar) -> pd.DataFrame:
+    """`compute` with each case's preset: an open case takes the preset in force on its
+    registration date; a closed case keeps the preset stored with it."""
+    resolved = preset_names(frame, assignments, city)
+    keep = frame["closed_on"].notna() & frame["preset"].isin(list(presets))
+    names = frame["preset"].where(keep, resolved)
+    new = compute(frame.assign(preset=names), presets, calendar)
+    new["preset"] = names
+    return new
+
+
+def fill_new_deadlines(conn: Connection, rows: list[dict]) -> None:
+    """Write the deadlines (and preset) into the dicts of cases about to be inserted, by
+    the rules `recompute` applies, so that an import writes each new case once."""
+    if not rows:
+        return
+    frame = pd.DataFrame({key: [row.get(key) for row in rows]
+                          for key in ("registered_on", "accepted_on", "closed_on", "track", "county_code",
+                                      "is_repeat")})
+    frame["extension_days"] = 0
+    frame["preset"] = None
+    new = _deadlines(frame, *_rules(conn))
+    for column in _OUTPUTS:  # dates (None when a limit does not apply), preset names, booleans
+        for row, value in zip(rows, new[column].tolist(), strict=True):
+            row[column] = value
+
+
 def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int = 200_000,
               keep_summaries: bool = True) -> int:
     """Recompute and store the deadlines of the cases matching `conditions` (all cases
@@ -297,13 +333,7 @@ def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int 
     (`keep_summaries=False`: the caller rebuilds them afterwards)."""
     from dashboard import summaries
 
-    presets = load_presets(conn)
-    if DEFAULT_PRESET not in presets:
-        seed_presets(conn)
-        presets = load_presets(conn)
-    assignments = load_assignments(conn)
-    city = city_code(conn)
-    calendar = load_calendar(conn)
+    rules = _rules(conn)
     changed = 0
     last_id = 0
     columns = list(dict.fromkeys(_INPUTS + _OUTPUTS))
@@ -318,11 +348,7 @@ def recompute(conn: Connection, *conditions: sa.ColumnElement[bool], batch: int 
         if frame.empty:
             return changed
         last_id = int(frame["id"].iloc[-1])
-        resolved = preset_names(frame, assignments, city)
-        keep = frame["closed_on"].notna() & frame["preset"].isin(list(presets))
-        names = frame["preset"].where(keep, resolved)
-        new = compute(frame.assign(preset=names), presets, calendar)
-        new["preset"] = names
+        new = _deadlines(frame, *rules)
         old = frame[list(_OUTPUTS)].copy()
         for column in ("acceptance_due", "handling_due", "feedback_due", "meeting_due"):
             stored = pd.to_datetime(old[column]).to_numpy("datetime64[D]")

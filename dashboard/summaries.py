@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -115,30 +114,23 @@ def _insert(conn: Connection):
     return insert(case_summaries)
 
 
-def _with_rollups(frame: pd.DataFrame) -> pd.DataFrame:
-    """Detailed rows plus their rollups over every domain, every channel and both."""
-    parts = [frame]
-    for columns in ROLLUPS:
-        rolled = frame.assign(**dict.fromkeys(columns, ALL))
-        parts.append(rolled.groupby(list(KEYS), as_index=False)[list(MEASURES)].sum())
-    return pd.concat(parts, ignore_index=True)
-
-
 def _apply(conn: Connection, condition, sign: int) -> None:
-    """Add (sign +1) or subtract (-1) the contributions of the cases matching `condition`."""
-    frame = read_frame(conn, _contributions(conn, condition))
-    if frame.empty:
-        return
-    frame = _with_rollups(frame)
-    frame[list(MEASURES)] = frame[list(MEASURES)].astype("int64") * sign
-    frame["month"] = frame["month"].astype("int64")
-    names = [*KEYS, *MEASURES]
-    columns = [frame[name].tolist() for name in names]  # native ints and strings, column by column
-    records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-    stmt = _insert(conn)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(KEYS), set_={m: case_summaries.c[m] + stmt.excluded[m] for m in MEASURES})
-    conn.execute(stmt, records)
+    """Add (sign +1) or subtract (-1) the contributions of the cases matching `condition`:
+    one statement, the detailed rows and their rollups over every domain, every channel
+    and both upserted from the cases (nothing goes through Python: an import of 100,000
+    cases touches some 100,000 summary rows)."""
+    detail = _contributions(conn, condition).cte("detail")  # used four times: materialised once
+    parts = [sa.select(*[detail.c[k] for k in KEYS], *[(detail.c[m] * sign).label(m) for m in MEASURES])]
+    for columns in ROLLUPS:
+        keys = [sa.literal(ALL).label(k) if k in columns else detail.c[k] for k in KEYS]
+        parts.append(sa.select(*keys, *[(sa.func.sum(detail.c[m]) * sign).label(m) for m in MEASURES])
+                     .group_by(*[detail.c[k] for k in KEYS if k not in columns]))
+    rows = sa.union_all(*parts).subquery("contribution_rows")
+    # WHERE true: SQLite's INSERT … SELECT … ON CONFLICT needs it to parse
+    select = sa.select(*[rows.c[k] for k in (*KEYS, *MEASURES)]).where(sa.true())
+    stmt = _insert(conn).from_select([*KEYS, *MEASURES], select)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=list(KEYS), set_={m: case_summaries.c[m] + stmt.excluded[m] for m in MEASURES}))
 
 
 def _chunks(case_ids) -> list[list[int]]:

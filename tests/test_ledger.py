@@ -175,15 +175,15 @@ def test_fatal_input_changes_nothing(writable_city, data, name, message):
 
 
 def test_failure_mid_import_rolls_back(writable_city, monkeypatch):
-    import dashboard.deadlines
+    import dashboard.summaries
 
     _, engine = writable_city
     before = _count(engine)
 
-    def broken(*args, **kwargs):
+    def broken(*args, **kwargs):  # after the new cases and their events are written
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(dashboard.deadlines, "recompute", broken)
+    monkeypatch.setattr(dashboard.summaries, "refresh_cases", broken)
     with pytest.raises(RuntimeError):
         _import(engine, _csv([HEADER, *GOOD]))
     assert _count(engine) == before and _case(engine, "N001") is None

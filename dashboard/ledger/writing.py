@@ -98,6 +98,7 @@ def import_ledger(
     if all(blank(row) for row in body):
         raise LedgerError(f"文件只有表头（第 {header_index + 1} 行），没有数据行。"
                           "请检查是否导出了空台账，或数据是否在第一个工作表中。")
+    today = config.today()  # one date for every row of the file
     for offset, row in enumerate(body):
         line = header_index + offset + 2  # as numbered in the spreadsheet
         if progress and offset % 5000 == 0:
@@ -106,7 +107,7 @@ def import_ledger(
             continue
         result.rows += 1
         raw = {key: _cell(row, i) for i, key in columns.items()}
-        record, problems, warnings = validate_row(raw, geography, values)
+        record, problems, warnings = validate_row(raw, geography, values, today)
         number = record["case_no"]
         if number and number in seen:
             problems.append(("case_no", number, f"与第 {seen[number]} 行编号重复，已保留第 {seen[number]} 行"))
@@ -154,7 +155,7 @@ def _original(row: list, i: int, key: str | None):
 
 
 def _write(conn, valid, result, present, geography, actor, progress, stamp, recompute_deadlines=True) -> None:
-    from dashboard.deadlines import recompute
+    from dashboard.deadlines import fill_new_deadlines, recompute
 
     unit_ids, result.new_units = _named(
         conn, units, list(dict.fromkeys(v[k] for _, v in valid for k in ("responsible_unit", "competent_unit")
@@ -197,6 +198,7 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
                 relinks.append((old["id"], role, record[key], record["responsible_unit_id"]))
     last_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(cases.c.id), 0))).scalar()
     if inserts:
+        fill_new_deadlines(conn, inserts)  # written with their deadlines, not updated afterwards
         bulk_insert(conn, cases, inserts)
         ids = dict(conn.execute(sa.select(cases.c.case_no, cases.c.id).where(cases.c.id > last_id)).all())
         for row in inserts:
@@ -229,8 +231,6 @@ def _write(conn, valid, result, present, geography, actor, progress, stamp, reco
         return keep()
     if progress:
         progress(0.85, "按时限规则计算期限…")
-    if inserts:  # the new cases are the ones above the largest id known before
-        recompute(conn, cases.c.id > last_id, keep_summaries=False)
     updated_ids = sorted(u["_id"] for u in updates)
     for start in range(0, len(updated_ids), 20000):
         recompute(conn, cases.c.id.in_(updated_ids[start:start + 20000]), keep_summaries=False)
