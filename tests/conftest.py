@@ -85,15 +85,21 @@ def sqlite_fixture_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def city_engine(request, sqlite_fixture_url):
-    """The fixture city, read-only, on each supported database."""
+def city_engine(request, sqlite_fixture_url, tmp_path_factory):
+    """The fixture city, read-only, on each supported database. pytest may set a
+    parametrised session fixture up more than once (it follows the order of the tests,
+    which pytest-xdist changes): each PostgreSQL set-up builds the city in a database
+    of its own."""
+    drop = None
     if request.param == "sqlite":
         engine = db.make_engine(sqlite_fixture_url)
     else:
-        engine = db.make_engine(request.getfixturevalue("postgres_url"))
+        url, drop = throwaway_database("postgresql", tmp_path_factory, "city")
+        engine = db.make_engine(url)
         fixture_city.build(engine)
     yield engine
     engine.dispose()
+    drop_database(drop)
 
 
 @pytest.fixture

@@ -278,8 +278,13 @@ def app(_shared_tabs, user):
 
 @pytest.fixture(scope="session", autouse=True)
 def screenshot_folder():
-    """tests/e2e/screenshots/ (git-ignored), emptied so it only holds this run's pictures."""
+    """tests/e2e/screenshots/ (git-ignored), emptied so it only holds this run's pictures
+    (once per run: with pytest-xdist every worker starts a session of its own)."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+    marker = SCREENSHOTS / ".run"
+    if not marker.exists() or marker.read_text() != run:
+        for old in SCREENSHOTS.glob("*.png"):
+            old.unlink()
+        marker.write_text(run)
     return SCREENSHOTS
