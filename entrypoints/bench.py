@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -270,6 +271,9 @@ def _page_timings(repeat: int) -> list[Timing]:
         logging.getLogger(name).addFilter(lambda record, notice=notice: notice not in record.getMessage())
 
     from dashboard import auth
+
+    if str(config.PROJECT_ROOT) not in sys.path:  # the pages are not installed: run from anywhere
+        sys.path.insert(0, str(config.PROJECT_ROOT))
     from pages.session import ACTOR_KEY
 
     # Pages are visited signed in as the sample city's demo users (whole city): the
