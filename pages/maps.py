@@ -8,6 +8,7 @@ descends a level) with the same bands and colors."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
@@ -75,9 +76,12 @@ def _rgb(index: int) -> str:
     return "rgb({},{},{})".format(*BACKLOG_PALETTE[index])
 
 
+@functools.lru_cache(maxsize=4096)
 def _clockwise(boundary: str) -> dict:
     """The geometry with clockwise outer rings: Vega's spherical geometry reads a
-    counter-clockwise ring (GeoJSON's right-hand rule) as the whole globe minus the region."""
+    counter-clockwise ring (GeoJSON's right-hand rule) as the whole globe minus the region.
+    Boundaries change only with a region import: each is turned once per process, not on
+    every view (the result is shared, never changed)."""
     geometry = shape(json.loads(boundary))
     if isinstance(geometry, MultiPolygon):
         geometry = MultiPolygon([orient(part, sign=-1.0) for part in geometry.geoms])

@@ -119,7 +119,9 @@ def styled(shown: pd.DataFrame):
     return style
 
 
-MAX_SHOWN_ROWS = 200  # most urgent first: a screenful or two; narrower filters or the download for the rest
+# Most urgent first: a few screenfuls; narrower filters or the download for the rest.
+# Each shown row costs the server time on every view (styled cells), so no more.
+MAX_SHOWN_ROWS = 100
 
 
 def level_of_filters(filters) -> str | None:

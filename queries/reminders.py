@@ -46,11 +46,16 @@ def reminder_queue(conn: Connection, scope: Scope, filters: Filters, on: dt.date
     if summary._colors_ready(conn, on):
         # Colored by the one rule and stored for this day: only the cases past their
         # deadline and those in handling with a deadline ahead are fetched.
-        late = sa.select(case_colors.c.case_id).where(
-            case_colors.c.color.is_not(None), case_colors.c.days_left < 0, case_colors.c.registered_on <= on)
+        # A case in the queue is open on `on`, so it has a stored color (every open case
+        # has one), and its current deadline (the earliest still running) is at most its
+        # handling deadline: days left ≤ HORIZON. Reading from those few stored rows
+        # spares the database every case of the scope (18 s → see README at 10M).
+        near = sa.select(case_colors.c.case_id).where(
+            case_colors.c.color.is_not(None), case_colors.c.days_left <= HORIZON,
+            case_colors.c.registered_on <= on)
         conditions = [
-            *case_conditions(scope, filters, period=False), open_condition(on),
-            sa.or_(cases.c.id.in_(late),
+            *case_conditions(scope, filters, period=False), cases.c.id.in_(near),
+            sa.or_(case_colors.c.days_left < 0,
                    sa.and_(cases.c.handling_due.between(on, horizon), cases.c.accepted_on <= on)),
         ]
         frame = read_frame(conn, stored_status_select(*conditions))

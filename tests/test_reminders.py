@@ -71,8 +71,12 @@ def _record(engine, on):
     (D(2026, 7, 4), []),
     (D(2026, 6, 19), []),
 ])
-def test_levels_stages_and_rest_days(writable_city, on, expected):
+@pytest.mark.parametrize("colors", ["computed", "stored"])
+def test_levels_stages_and_rest_days(writable_city, on, expected, colors):
     _, engine = writable_city
+    if colors == "stored":  # as `refresh` leaves them on that morning: the queue reads them
+        with engine.begin() as conn:
+            summaries.rebuild_colors(conn, on)
     queue = _queue(engine, on)
     assert list(zip(queue["case_no"], queue["level"], queue["stage"], queue["days_left"], strict=True)) == expected
 
