@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -33,6 +34,12 @@ NAME_MAX = 50
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 
 _hasher = PasswordHasher()
+# Each argon2 hash or check takes 64 MiB (the library's memory cost) and releases the
+# GIL: thirty people signing in at once to a meeting would need 2 GB in one app process.
+# At most this many run at once per process (the others wait their turn, a fraction of
+# a second each): 64 MiB × PASSWORD_CHECKS_AT_ONCE (README 规模与部署).
+PASSWORD_CHECKS_AT_ONCE = 2
+_password_checks = threading.BoundedSemaphore(PASSWORD_CHECKS_AT_ONCE)
 
 
 class AuthError(ValueError):
@@ -49,12 +56,14 @@ def idle_timeout() -> dt.timedelta:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _password_checks:
+        return _hasher.hash(password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _password_checks:
+            return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

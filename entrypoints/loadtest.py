@@ -196,6 +196,19 @@ def _cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _peak_rss_mb(pid: int | None) -> float | None:
+    """The process's peak resident memory so far (VmHWM in /proc/<pid>/status), in MB."""
+    if not pid:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -301,8 +314,11 @@ def run(sessions: int = 30, url: str | None = None, pages=PAGES, *, server_pid: 
             ])
             wall = time.perf_counter() - started
             cpu_after = _cpu_total(pids)
+            peaks = [_peak_rss_mb(pid) for pid in pids]
+            rss.append(None if not peaks or None in peaks else max(peaks))
             return warm, [v for views in results for v in views], wall, cpu_before, cpu_after
 
+        rss: list[float | None] = []  # the largest server's peak memory, read at the end
         say(f"{sessions} 个会话同时打开 {'、'.join(pages)}…")
         label = ", ".join(urls)
         try:
@@ -310,7 +326,8 @@ def run(sessions: int = 30, url: str | None = None, pages=PAGES, *, server_pid: 
         except TimeoutError:
             return _report(sessions, label, pages, [], [], total_timeout, None, None,
                            capped=f"总时长超过 {total_timeout:.0f} 秒，已中止", processes=len(urls))
-        return _report(sessions, label, pages, warm, views, wall, cpu_before, cpu_after, processes=len(urls))
+        return _report(sessions, label, pages, warm, views, wall, cpu_before, cpu_after, processes=len(urls),
+                       peak_rss_mb=rss[0] if rss else None)
     finally:
         for server in servers:
             stop_server(server)
@@ -322,7 +339,7 @@ def _cpu_total(pids: list[int]) -> float | None:
 
 
 def _report(sessions, url, pages, warm, views, wall, cpu_before, cpu_after, capped: str = "",
-            processes: int = 1) -> dict:
+            processes: int = 1, peak_rss_mb: float | None = None) -> dict:
     per_page = []
     for page in ("signin", *pages):
         times = [v.seconds for v in views if v.page == page and v.ok]
@@ -348,6 +365,7 @@ def _report(sessions, url, pages, warm, views, wall, cpu_before, cpu_after, capp
         "wall_s": round(wall, 2),
         "server_cpu_s": cpu,
         "server_cpu_per_view_s": round(cpu / len(views), 3) if cpu is not None and views else None,
+        "server_peak_rss_mb": None if peak_rss_mb is None else round(peak_rss_mb, 1),  # the largest process
         "errors": errors,
         "ok": not errors,
     }
@@ -377,6 +395,8 @@ def report(result: dict) -> str:
         lines.append(f"  服务进程 CPU {result['server_cpu_s']:.1f} 秒，每次打开 {result['server_cpu_per_view_s']:.3f} 秒")
     else:
         lines.append("  服务进程 CPU：未知（用 --url 时请加 --server-pid）")
+    if result.get("server_peak_rss_mb") is not None:
+        lines.append(f"  服务进程内存峰值 {result['server_peak_rss_mb']:,.0f} MB（最大的一个进程）")
     lines.append(f"  错误 {len(result['errors'])} 个" + ("" if result["ok"] else "："))
     for error in result["errors"][:20]:
         lines.append(f"    会话 {error['session']} {error['page']}：{error['error']}")

@@ -358,6 +358,38 @@ def test_passwords_are_stored_as_argon2id_hashes(engine):
 # ------------------------------------------------------------------ user management on the command line
 
 
+def test_password_checks_run_a_few_at_a_time(monkeypatch):
+    """Each argon2 check takes 64 MiB: thirty sign-ins at once must not run thirty checks
+    at once (a meeting's sign-ins would take 2 GB of one app process)."""
+    import threading
+    import time
+
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    class CountingHasher:
+        def verify(self, password_hash, password):
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)
+            with lock:
+                running -= 1
+            return True
+
+        hash = verify
+
+    monkeypatch.setattr(auth, "_hasher", CountingHasher())
+    threads = [threading.Thread(target=auth._verify, args=("h", "p")) for _ in range(8)]
+    threads += [threading.Thread(target=auth.hash_password, args=("p",)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert auth.PASSWORD_CHECKS_AT_ONCE == 2 and most == 2
+
+
 def test_admin_adds_a_user_who_can_then_sign_in(cli, capsys, monkeypatch, writable_city):
     _stdin(monkeypatch, "County-pass-01\n")
     code, out, err = _run(capsys, ["user", "add", "lijiang", "--role", "county", "--region", "880102",

@@ -63,6 +63,8 @@ def test_two_sessions_open_every_page_without_errors(server, database):
         assert (page["views"], page["ok"]) == (2, 2)
         assert 0 < page["p50_s"] <= page["p95_s"] <= page["max_s"]
     assert result["server_cpu_s"] > 0  # read from the server's /proc/<pid>/stat
+    # a Streamlit server with pandas and the sample loaded: more than the bare interpreter
+    assert 60 < result["server_peak_rss_mb"] < 2048
     assert result["server_cpu_per_view_s"] == pytest.approx(result["server_cpu_s"] / 10, abs=0.001)
 
 
