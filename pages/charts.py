@@ -4,9 +4,13 @@ good), the current partial month marked as such, ranking dot plots on a zoomed a
 from __future__ import annotations
 
 import calendar
+import collections
 import datetime as dt
 import functools
+import hashlib
 import sys
+import threading
+from collections.abc import Callable, Hashable
 
 import altair as alt
 import pandas as pd
@@ -43,6 +47,59 @@ def show(chart: alt.TopLevelMixin, **kwargs):
         # chart property) that shadows the method Streamlit calls
         object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
     return st.altair_chart(chart, **kwargs)
+
+
+# Vega-Lite specs of charts built once per process for the same inputs and shared by
+# every viewer (a map's geometry took a third of a view's server time to build and
+# convert with Altair each time). Keyed by `fingerprint` of everything the chart shows.
+SPEC_CACHE_SIZE = 64
+_specs: collections.OrderedDict[Hashable, dict | None] = collections.OrderedDict()
+_specs_lock = threading.Lock()
+
+
+def fingerprint(*parts) -> str:
+    """A key for `show_cached`: a digest of frames (values and columns) and plain values."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            digest.update(repr(list(part.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _spec_of(chart: alt.TopLevelMixin) -> dict:
+    """The spec Streamlit itself makes of an Altair chart (its theme handling and data
+    transfer), so that drawing it later with `st.vega_lite_chart` is the same chart."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    if not CHECK_CHARTS:
+        object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
+    return _convert_altair_to_vega_lite_spec(chart)
+
+
+def show_cached(spec_key: Hashable, build: Callable[[], alt.TopLevelMixin | None], **kwargs):
+    """Draw the chart `build()` makes, built and converted only the first time this
+    process sees `spec_key` (a `fingerprint` of its inputs); later views reuse the spec.
+    Returns what `st.vega_lite_chart` returns, or None (nothing drawn) when `build`
+    returns None. Streamlit copies a spec before changing it, so the cached one stays."""
+    with _specs_lock:
+        hit = spec_key in _specs
+        spec = _specs.get(spec_key)
+        if hit:
+            _specs.move_to_end(spec_key)
+    if not hit:
+        chart = build()
+        spec = None if chart is None else _spec_of(chart)
+        with _specs_lock:
+            _specs[spec_key] = spec
+            while len(_specs) > SPEC_CACHE_SIZE:
+                _specs.popitem(last=False)
+    if spec is None:
+        return None
+    return st.vega_lite_chart(spec=spec, **kwargs)
 
 
 def is_partial(end: dt.date) -> bool:

@@ -67,9 +67,9 @@ if options and st.session_state.get("heatmap_township") not in options:
 
 if chart_slot is not None:
     with chart_slot:
-        chart = maps.backlog_map(with_shapes, county_shapes, backlog, height=520, labels=LABELLED,
-                                 selected=st.session_state.get("heatmap_township"), pickable=True)
-        charts.show(chart, width="stretch", on_select="rerun", selection_mode="pick", key="backlog_map")
+        maps.show_backlog_map(with_shapes, county_shapes, backlog, height=520, labels=LABELLED,
+                              selected=st.session_state.get("heatmap_township"), pickable=True,
+                              width="stretch", on_select="rerun", selection_mode="pick", key="backlog_map")
         maps.backlog_legend(maps.backlog_breaks(backlog["unresolved"]))
         st.caption(f"粗线为县区界；标注未化解积案最多的 {LABELLED} 个乡镇及件数；黑色粗框为所选乡镇。"
                    "点击地图上的乡镇可在下方列出其案件。")
@@ -104,20 +104,24 @@ else:
     if not show_all:
         order = order[:MATRIX_ROWS]
         matrix = matrix[matrix["township_name"].isin(order)]
-    chart = (
-        alt.Chart(matrix)
-        .mark_rect()
-        .encode(
-            x=alt.X("month:O", title="月份"),
-            y=alt.Y("township_name:N", title=None, sort=order,
-                    axis=alt.Axis(labelOverlap=False, labelFontSize=11, labelLimit=140)),
-            color=alt.Color("unresolved:Q", title="未化解（件）", scale=alt.Scale(scheme="reds")),
-            tooltip=[
-                alt.Tooltip("township_name:N", title="乡镇"),
-                alt.Tooltip("month:O", title="月份"),
-                alt.Tooltip("unresolved:Q", title="月末未化解"),
-            ],
+
+    def matrix_chart(matrix=matrix, order=order) -> alt.Chart:
+        return (
+            alt.Chart(matrix)
+            .mark_rect()
+            .encode(
+                x=alt.X("month:O", title="月份"),
+                y=alt.Y("township_name:N", title=None, sort=order,
+                        axis=alt.Axis(labelOverlap=False, labelFontSize=11, labelLimit=140)),
+                color=alt.Color("unresolved:Q", title="未化解（件）", scale=alt.Scale(scheme="reds")),
+                tooltip=[
+                    alt.Tooltip("township_name:N", title="乡镇"),
+                    alt.Tooltip("month:O", title="月份"),
+                    alt.Tooltip("unresolved:Q", title="月末未化解"),
+                ],
+            )
+            .properties(height=alt.Step(18))
         )
-        .properties(height=alt.Step(18))
-    )
-    charts.show(chart, width="stretch")
+
+    # built once per process for the same figures, shared by every viewer
+    charts.show_cached(("township_months", charts.fingerprint(matrix), tuple(order)), matrix_chart, width="stretch")

@@ -19,6 +19,8 @@ import streamlit as st
 from shapely.geometry import MultiPolygon, mapping, shape
 from shapely.geometry.polygon import orient
 
+from pages import charts
+
 # The one color scale of unresolved backlog on maps: light to dark red in up to five
 # bands; band 0 (light grey) for regions with none.
 BACKLOG_PALETTE = [(236, 236, 236), (254, 229, 217), (252, 174, 145), (251, 106, 74), (222, 45, 38),
@@ -173,6 +175,20 @@ def backlog_map(township_shapes: pd.DataFrame, county_shapes: pd.DataFrame, back
             layers.append(label.mark_text(fontSize=font_size + 4, fontWeight="bold", dy=-16, color="#1f3a93"))
     return (alt.layer(*layers).project(type="mercator").properties(height=height)
             .configure_view(stroke=None))
+
+
+def show_backlog_map(township_shapes: pd.DataFrame, county_shapes: pd.DataFrame, backlog: pd.DataFrame, *,
+                     height: int, labels: int = 8, selected: str | None = None, pickable: bool = False,
+                     font_size: int = 11, **show_kwargs):
+    """Draw `backlog_map` (same arguments; the rest go to `st.vega_lite_chart`), built
+    once per process for the same shapes, figures and options and shared by every
+    viewer. None when no township has a boundary (nothing drawn), else what Streamlit
+    returns (the selection with `on_select`)."""
+    spec_key = ("backlog_map", charts.fingerprint(township_shapes, county_shapes, backlog),
+                height, labels, selected, pickable, font_size)
+    return charts.show_cached(spec_key, lambda: backlog_map(
+        township_shapes, county_shapes, backlog, height=height, labels=labels, selected=selected,
+        pickable=pickable, font_size=font_size), **show_kwargs)
 
 
 # ---------------------------------------------------------------- deck.gl (drill-down)

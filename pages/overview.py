@@ -60,10 +60,10 @@ with worst:
 with small_map:
     township_shapes = widgets.run_query(townships, scope, filters, True)
     county_shapes = widgets.run_query(counties, scope, filters, True)
-    chart = maps.backlog_map(township_shapes[township_shapes["code"].isin(towns["township_code"])],
-                             county_shapes, towns, height=260, labels=3, font_size=10)
-    if chart is not None:
-        charts.show(chart, width="stretch", key="overview_map")
+    drawn = maps.show_backlog_map(township_shapes[township_shapes["code"].isin(towns["township_code"])],
+                                  county_shapes, towns, height=260, labels=3, font_size=10,
+                                  width="stretch", key="overview_map")
+    if drawn is not None:
         st.caption("颜色越深未化解积案越多（" + maps.BAND_RULE.split("：", 1)[1].split("（")[0] + "分档）")
     st.page_link("pages/heatmap.py", label="积案热力图：全部乡镇 →", query_params=widgets.link_params())
 
@@ -109,27 +109,31 @@ with left:
     if monthly.empty:
         st.info("所选期间没有月份数据。")
     else:
-        marked = charts.mark_partial(monthly, end)
-        bars = marked.melt(["month", "partial"], ["opened", "resolved"], var_name="kind", value_name="count")
-        bars["kind"] = bars["kind"].map({"opened": "新增积案", "resolved": "化解积案"})
-        base = alt.Chart(bars).encode(x=alt.X("month:N", title="月份", sort=marked["month"].tolist(),
-                                              axis=alt.Axis(labelLimit=240)))
-        bar_chart = base.mark_bar().encode(
-            xOffset="kind:N",
-            y=alt.Y("count:Q", title="新增 / 化解（件）"),
-            color=alt.Color("kind:N", title=None,
-                            scale=alt.Scale(domain=["新增积案", "化解积案"], range=[charts.ORANGE, charts.GREEN]),
-                            legend=alt.Legend(orient="top")),
-            opacity=alt.condition("datum.partial", alt.value(0.35), alt.value(1.0)),
-            tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("kind:N", title="类型"),
-                     alt.Tooltip("count:Q", title="件数")],
-        )
-        line = alt.Chart(marked).mark_line(point=True, color=charts.RED).encode(
-            x=alt.X("month:N", sort=marked["month"].tolist()),
-            y=alt.Y("remaining:Q", title="月末未化解（件，红线）"),
-            tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("remaining:Q", title="月末未化解")],
-        )
-        charts.show(alt.layer(bar_chart, line).resolve_scale(y="independent"), width="stretch")
+        def monthly_chart() -> alt.LayerChart:
+            marked = charts.mark_partial(monthly, end)
+            bars = marked.melt(["month", "partial"], ["opened", "resolved"], var_name="kind", value_name="count")
+            bars["kind"] = bars["kind"].map({"opened": "新增积案", "resolved": "化解积案"})
+            base = alt.Chart(bars).encode(x=alt.X("month:N", title="月份", sort=marked["month"].tolist(),
+                                                  axis=alt.Axis(labelLimit=240)))
+            bar_chart = base.mark_bar().encode(
+                xOffset="kind:N",
+                y=alt.Y("count:Q", title="新增 / 化解（件）"),
+                color=alt.Color("kind:N", title=None,
+                                scale=alt.Scale(domain=["新增积案", "化解积案"], range=[charts.ORANGE, charts.GREEN]),
+                                legend=alt.Legend(orient="top")),
+                opacity=alt.condition("datum.partial", alt.value(0.35), alt.value(1.0)),
+                tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("kind:N", title="类型"),
+                         alt.Tooltip("count:Q", title="件数")],
+            )
+            line = alt.Chart(marked).mark_line(point=True, color=charts.RED).encode(
+                x=alt.X("month:N", sort=marked["month"].tolist()),
+                y=alt.Y("remaining:Q", title="月末未化解（件，红线）"),
+                tooltip=[alt.Tooltip("month:N", title="月份"), alt.Tooltip("remaining:Q", title="月末未化解")],
+            )
+            return alt.layer(bar_chart, line).resolve_scale(y="independent")
+
+        # built once per process for the same figures, shared by every viewer
+        charts.show_cached(("backlog_months", charts.fingerprint(monthly), end), monthly_chart, width="stretch")
         if charts.partial_note(end):
             st.caption(charts.partial_note(end, lighter=True))
 with right:

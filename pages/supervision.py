@@ -25,36 +25,42 @@ widgets.color_tiles({color: int(by_county[color].sum()) for color in COLOR_ORDER
 widgets.color_legend()
 
 st.subheader("各县区督办颜色分布")
-long = by_county.melt(["county_code", "county_name"], list(COLOR_ORDER), var_name="color", value_name="count")
-long["color_label"] = long["color"].map(COLORS)
-long["order"] = long["color"].map({c: i for i, c in enumerate(COLOR_ORDER)})
-chart = (
-    alt.Chart(long)
-    .mark_bar()
-    .encode(
-        y=alt.Y(
-            "county_name:N",
-            title=None,
-            sort=by_county.sort_values("red", ascending=False)["county_name"].tolist(),
-            axis=alt.Axis(labelOverlap=False, labelFontSize=13),
-        ),
-        x=alt.X("count:Q", title="在办案件（件）", stack=True),
-        color=alt.Color(
-            "color_label:N",
-            title="颜色",
-            scale=alt.Scale(
-                domain=[COLORS[c] for c in COLOR_ORDER],
-                range=["rgb({},{},{})".format(*COLOR_RGB[c]) for c in COLOR_ORDER],
+
+
+def county_colors_chart() -> alt.Chart:
+    long = by_county.melt(["county_code", "county_name"], list(COLOR_ORDER), var_name="color", value_name="count")
+    long["color_label"] = long["color"].map(COLORS)
+    long["order"] = long["color"].map({c: i for i, c in enumerate(COLOR_ORDER)})
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y(
+                "county_name:N",
+                title=None,
+                sort=by_county.sort_values("red", ascending=False)["county_name"].tolist(),
+                axis=alt.Axis(labelOverlap=False, labelFontSize=13),
             ),
-            legend=alt.Legend(orient="top"),
-        ),
-        order=alt.Order("order:Q"),
-        tooltip=[alt.Tooltip("county_name:N", title="县区"), alt.Tooltip("color_label:N", title="颜色"),
-                 alt.Tooltip("count:Q", title="件数")],
+            x=alt.X("count:Q", title="在办案件（件）", stack=True),
+            color=alt.Color(
+                "color_label:N",
+                title="颜色",
+                scale=alt.Scale(
+                    domain=[COLORS[c] for c in COLOR_ORDER],
+                    range=["rgb({},{},{})".format(*COLOR_RGB[c]) for c in COLOR_ORDER],
+                ),
+                legend=alt.Legend(orient="top"),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[alt.Tooltip("county_name:N", title="县区"), alt.Tooltip("color_label:N", title="颜色"),
+                     alt.Tooltip("count:Q", title="件数")],
+        )
+        .properties(height=alt.Step(24))
     )
-    .properties(height=alt.Step(24))
-)
-charts.show(chart, width="stretch")
+
+
+# built once per process for the same counts, shared by every viewer
+charts.show_cached(("county_colors", charts.fingerprint(by_county)), county_colors_chart, width="stretch")
 
 st.subheader("在办案件清单")
 # Only the rows on screen are fetched (with the total); the download fetches them all.

@@ -333,3 +333,40 @@ def test_charts_are_drawn_without_the_schema_check_outside_the_tests(monkeypatch
     assert "to_dict" not in chart._kwds  # not stored as a chart property
     monkeypatch.undo()  # checks on again: the same chart passes them
     assert chart.to_dict()["mark"] == {"type": "bar"}
+
+
+def test_cached_charts_are_built_once_and_drawn_as_streamlit_draws_altair():
+    """A chart shown through `charts.show_cached` is built the first time its key is seen
+    and then reused; what the browser receives is what `st.altair_chart` sends."""
+    from pages import charts
+
+    def script():
+        import altair as alt
+        import pandas as pd
+        import streamlit as st
+
+        from pages import charts
+
+        built = st.session_state.setdefault("built", [])
+        frame = pd.DataFrame({"x": [1, 2, 3], "name": ["甲", "乙", "丙"]})
+
+        def build():
+            built.append(len(built))
+            return alt.Chart(frame).mark_bar().encode(x="x:Q", y="name:N")
+
+        st.altair_chart(build())
+        key = ("test", charts.fingerprint(frame))
+        charts.show_cached(key, build)
+        charts.show_cached(key, build)  # from the cache
+        charts.show_cached(("test", charts.fingerprint(frame.assign(x=[1, 2, 4]))), lambda: None)  # nothing drawn
+
+    charts._specs.clear()
+    at = AppTest.from_function(script).run()
+    assert not at.exception
+    specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]
+    assert len(specs) == 3 and specs[0] == specs[1] == specs[2]
+    datasets = [[(d.name, d.data.data) for d in chart.proto.datasets] for chart in at.get("vega_lite_chart")]
+    assert datasets[0] == datasets[1] == datasets[2] and datasets[0]
+    assert at.session_state["built"] == [0, 1]  # once for st.altair_chart, once for the cache
+    at.run()  # a rerun draws from the cache: nothing built
+    assert at.session_state["built"] == [0, 1, 2]
