@@ -274,6 +274,7 @@ def _page_timings(repeat: int) -> list[Timing]:
 
     if str(config.PROJECT_ROOT) not in sys.path:  # the pages are not installed: run from anywhere
         sys.path.insert(0, str(config.PROJECT_ROOT))
+    from pages import charts
     from pages.session import ACTOR_KEY
 
     # Pages are visited signed in as the sample city's demo users (whole city): the
@@ -293,6 +294,7 @@ def _page_timings(repeat: int) -> list[Timing]:
     for name, path in PAGES:
         def visit(path=path):
             st.cache_data.clear()
+            charts.clear_cached_specs()  # cold: the charts too are built again
             at = signed_in(path)
             at.switch_page(path).run()  # straight to the page, as a link does
             if at.exception:

@@ -80,6 +80,12 @@ def _spec_of(chart: alt.TopLevelMixin) -> dict:
     return _convert_altair_to_vega_lite_spec(chart)
 
 
+def clear_cached_specs() -> None:
+    """Forget every cached spec (the benchmark's cold visits)."""
+    with _specs_lock:
+        _specs.clear()
+
+
 def show_cached(spec_key: Hashable, build: Callable[[], alt.TopLevelMixin | None], **kwargs):
     """Draw the chart `build()` makes, built and converted only the first time this
     process sees `spec_key` (a `fingerprint` of its inputs); later views reuse the spec.

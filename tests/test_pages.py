@@ -360,7 +360,7 @@ def test_cached_charts_are_built_once_and_drawn_as_streamlit_draws_altair():
         charts.show_cached(key, build)  # from the cache
         charts.show_cached(("test", charts.fingerprint(frame.assign(x=[1, 2, 4]))), lambda: None)  # nothing drawn
 
-    charts._specs.clear()
+    charts.clear_cached_specs()
     at = AppTest.from_function(script).run()
     assert not at.exception
     specs = [chart.proto.spec for chart in at.get("vega_lite_chart")]
