@@ -90,9 +90,9 @@ else:
     cases = widgets.run_query(unresolved_backlog_cases, scope, filters, township)
     widgets.case_table(cases, key="heatmap_cases", level="township")
     if not cases.empty:
-        widgets.download_buttons(widgets.localize_cases(cases), f"未化解积案_{township}",
-                                 f"{names[township]} 未化解积案 · {widgets.describe_filters(scope, filters)}",
-                                 key="heatmap_download")
+        widgets.download_buttons_for(lambda: widgets.localize_cases(cases), f"未化解积案_{township}",
+                                     f"{names[township]} 未化解积案 · {widgets.describe_filters(scope, filters)}",
+                                     key="heatmap_download")
 
 st.subheader("乡镇 × 月份 未化解积案")
 matrix = widgets.run_query(backlog_township_month, scope, filters)

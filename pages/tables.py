@@ -155,8 +155,8 @@ def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", dow
         st.caption(f"共 {len(frame):,} 件，表中列出前 {MAX_SHOWN_ROWS:,} 件；完整清单请下载。勾选行首方框可打开该案件详情。")
     else:
         st.caption("勾选行首方框可打开该案件详情。")
-    if download:  # through widgets, where the pages (and the tests) find it
-        widgets.download_buttons(localize_cases(frame), download,
+    if download:  # the export's labels are made only when a button is pressed
+        widgets.download_buttons_for(lambda: localize_cases(frame), download,
                          f"{download} · {widgets.describe_filters(widgets.current_scope(), widgets.current_filters())}",
                          key=f"{key}_download")
     if event.selection.rows:
