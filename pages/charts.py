@@ -70,14 +70,18 @@ def fingerprint(*parts) -> str:
     return digest.hexdigest()
 
 
+try:  # Streamlit's own conversion (not a public name): charts are drawn uncached without it
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as _streamlit_spec
+except ImportError:  # pragma: no cover - another Streamlit release
+    _streamlit_spec = None
+
+
 def _spec_of(chart: alt.TopLevelMixin) -> dict:
     """The spec Streamlit itself makes of an Altair chart (its theme handling and data
     transfer), so that drawing it later with `st.vega_lite_chart` is the same chart."""
-    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-
     if not CHECK_CHARTS:
         object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
-    return _convert_altair_to_vega_lite_spec(chart)
+    return _streamlit_spec(chart)
 
 
 def clear_cached_specs() -> None:
@@ -91,6 +95,9 @@ def show_cached(spec_key: Hashable, build: Callable[[], alt.TopLevelMixin | None
     process sees `spec_key` (a `fingerprint` of its inputs); later views reuse the spec.
     Returns what `st.vega_lite_chart` returns, or None (nothing drawn) when `build`
     returns None. Streamlit copies a spec before changing it, so the cached one stays."""
+    if _streamlit_spec is None:  # a Streamlit release without the conversion: built every time
+        chart = build()
+        return None if chart is None else show(chart, **kwargs)
     with _specs_lock:
         hit = spec_key in _specs
         spec = _specs.get(spec_key)

@@ -370,3 +370,32 @@ def test_cached_charts_are_built_once_and_drawn_as_streamlit_draws_altair():
     assert at.session_state["built"] == [0, 1]  # once for st.altair_chart, once for the cache
     at.run()  # a rerun draws from the cache: nothing built
     assert at.session_state["built"] == [0, 1, 2]
+
+
+def test_cached_charts_fall_back_to_altair_without_streamlits_conversion(monkeypatch):
+    """On a Streamlit release without its (private) conversion the charts are still drawn,
+    built on every run."""
+    from pages import charts
+
+    def script():
+        import altair as alt
+        import pandas as pd
+        import streamlit as st
+
+        from pages import charts
+
+        built = st.session_state.setdefault("built", [])
+        frame = pd.DataFrame({"x": [1, 2, 3]})
+
+        def build():
+            built.append(len(built))
+            return alt.Chart(frame).mark_bar().encode(x="x:Q")
+
+        charts.show_cached(("fallback", charts.fingerprint(frame)), build, width="stretch")
+        charts.show_cached(("fallback", charts.fingerprint(frame)), build, width="stretch")
+
+    monkeypatch.setattr(charts, "_streamlit_spec", None)
+    charts.clear_cached_specs()
+    at = AppTest.from_function(script).run()
+    assert not at.exception and len(at.get("vega_lite_chart")) == 2
+    assert at.session_state["built"] == [0, 1]
