@@ -49,7 +49,8 @@ def reminder_queue(conn: Connection, scope: Scope, filters: Filters, on: dt.date
         # A case in the queue is open on `on`, so it has a stored color (every open case
         # has one), and its current deadline (the earliest still running) is at most its
         # handling deadline: days left ≤ HORIZON. Reading from those few stored rows
-        # spares the database every case of the scope (18 s → see README at 10M).
+        # spares the database every case of the scope (10,000,000 cases on PostgreSQL:
+        # 8.9 s → about 1.3 s at city scope, README 规模与部署).
         near = sa.select(case_colors.c.case_id).where(
             case_colors.c.color.is_not(None), case_colors.c.days_left <= HORIZON,
             case_colors.c.registered_on <= on)
