@@ -134,19 +134,6 @@ def fetch_colored_list(conn: Connection, conditions, as_of: dt.date) -> pd.DataF
     return _finish_stored(frame, as_of)
 
 
-def _fetch_stored_colors(conn: Connection, conditions, as_of: dt.date) -> pd.DataFrame:
-    """The case list of the cases colored on `as_of` with their stored stage, deadline,
-    days left and color (`case_colors`, computed by `assign_colors`)."""
-    # `id IN (colored cases)`: read from the few colored cases, not from every case of the scope
-    colored = sa.select(case_colors.c.case_id).where(case_colors.c.registered_on <= as_of)
-    stmt = (
-        case_list_select(*conditions, cases.c.id.in_(colored))
-        .join(case_colors, case_colors.c.case_id == cases.c.id)
-        .add_columns(case_colors.c.stage, case_colors.c.deadline, case_colors.c.days_left, case_colors.c.color)
-    )
-    return _finish_stored(read_frame(conn, stmt), as_of)
-
-
 def _finish_stored(frame: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=list(CASE_LIST_COLUMNS))
@@ -169,7 +156,10 @@ def open_cases(
     """
     as_of = filters.as_of
     if summary._colors_ready(conn, as_of):  # colored by the same rule, stored for this date
-        frame = _fetch_stored_colors(conn, case_conditions(scope, filters, period=False), as_of)
+        # `id IN (colored cases)`: read from the few colored cases, not every case of the scope
+        colored = sa.select(case_colors.c.case_id).where(case_colors.c.registered_on <= as_of)
+        frame = fetch_colored_list(conn, [*case_conditions(scope, filters, period=False), cases.c.id.in_(colored)],
+                                   as_of)
     else:
         stmt = case_list_select(*case_conditions(scope, filters, period=False), open_condition(as_of))
         frame = fetch_case_list(conn, stmt, as_of)
