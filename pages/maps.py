@@ -26,6 +26,8 @@ from pages import charts
 BACKLOG_PALETTE = [(236, 236, 236), (254, 229, 217), (252, 174, 145), (251, 106, 74), (222, 45, 38),
                    (165, 15, 21)]
 BANDS = 5
+NARROW_MAP_PX = 500  # a map narrower than this (a phone) names only the worst few townships
+NARROW_MAP_LABELS = 3
 BAND_RULE = "分档方法：五分位数（有积案的地区按件数从少到多均分为五档，每档地区数大致相同）"
 
 
@@ -154,13 +156,19 @@ def backlog_map(township_shapes: pd.DataFrame, county_shapes: pd.DataFrame, back
     worst = [r for r in sorted(records, key=lambda r: -r["unresolved"]) if r["unresolved"] > 0][:labels]
     if selected and selected not in {r["township_code"] for r in worst}:
         worst += [r for r in records if r["township_code"] == selected]
+    # rank: 1 for the worst; 0 for the selected township (always named)
     points = [{"lon": float(centroids.at[r["township_code"], "lon"]), "lat": float(centroids.at[r["township_code"], "lat"]),
-               "text": f"{r['township_name']} {r['unresolved']}"}
-              for r in worst if r["township_code"] in centroids.index
+               "text": f"{r['township_name']} {r['unresolved']}",
+               "rank": 0 if r["township_code"] == selected else rank}
+              for rank, r in enumerate(worst, start=1) if r["township_code"] in centroids.index
               and pd.notna(centroids.at[r["township_code"], "lon"])]
     if points:
+        # On a phone-wide map the labels of the central townships run into each other:
+        # there only the worst few are named (the width is the map's, known in the browser).
+        shown = alt.condition(f"width < {NARROW_MAP_PX} && datum.rank > {NARROW_MAP_LABELS}",
+                              alt.value(0), alt.value(1))
         text = alt.Chart(alt.Data(values=points)).encode(
-            longitude="lon:Q", latitude="lat:Q", text="text:N")
+            longitude="lon:Q", latitude="lat:Q", text="text:N", opacity=shown)
         layers.append(text.mark_text(fontSize=font_size, fontWeight="bold", stroke="white", strokeWidth=3,
                                      strokeOpacity=0.9))
         layers.append(text.mark_text(fontSize=font_size, fontWeight="bold", color="#111111"))

@@ -297,6 +297,34 @@ def test_map_bands_follow_the_data_not_one_outlier():
     assert backlog_breaks([0, 0]) == [1]
 
 
+def test_a_phone_wide_map_names_only_the_worst_few_townships():
+    """Township labels: all of the `labels` worst on a wide map; on a map narrower than
+    500 px only the worst three, and always the selected township."""
+    import json
+
+    import pandas as pd
+
+    from pages.maps import backlog_map
+
+    square = lambda x: json.dumps({"type": "Polygon", "coordinates": [[[x, 0], [x, 1], [x + 1, 1], [x + 1, 0], [x, 0]]]})  # noqa: E731
+    codes = [f"T{i}" for i in range(6)]
+    shapes = pd.DataFrame({"code": codes, "boundary": [square(i) for i in range(6)],
+                           "lon": [i + 0.5 for i in range(6)], "lat": [0.5] * 6})
+    counties = pd.DataFrame({"code": ["C"], "name": ["甲县"], "boundary": [square(0)], "lon": [3.0], "lat": [0.5]})
+    backlog = pd.DataFrame({"township_code": codes, "township_name": [f"镇{i}" for i in range(6)],
+                            "county_name": ["甲县"] * 6, "unresolved": [9, 7, 5, 3, 1, 0],
+                            "backlog_total": [9] * 6, "backlog_resolved": [0] * 6})
+    spec = backlog_map(shapes, counties, backlog, height=300, labels=4, selected="T5").to_dict()
+    labels = [layer for layer in spec["layer"] if layer.get("encoding", {}).get("text", {}).get("field") == "text"
+              and "rank" in json.dumps(layer)]
+    assert labels
+    values = {row["text"]: row["rank"] for row in labels[0]["data"]["values"]}
+    assert values == {"镇0 9": 1, "镇1 7": 2, "镇2 5": 3, "镇3 3": 4, "镇5 0": 0}
+    hidden = labels[0]["encoding"]["opacity"]
+    assert hidden["condition"]["test"] == "width < 500 && datum.rank > 3" and hidden["condition"]["value"] == 0
+    assert hidden["value"] == 1
+
+
 def test_the_unfinished_month_is_marked():
     import datetime as dt
 
