@@ -40,13 +40,18 @@ def configure_altair() -> None:
         schemapi.disable_debug_mode()
 
 
-def show(chart: alt.TopLevelMixin, **kwargs):
-    """`st.altair_chart`, converting the chart without the schema check outside the tests."""
+def _unchecked(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The chart, converted without the schema check outside the tests."""
     if not CHECK_CHARTS:
         # an instance attribute (past SchemaBase's own __setattr__, which would store a
         # chart property) that shadows the method Streamlit calls
         object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
-    return st.altair_chart(chart, **kwargs)
+    return chart
+
+
+def show(chart: alt.TopLevelMixin, **kwargs):
+    """`st.altair_chart`, converting the chart without the schema check outside the tests."""
+    return st.altair_chart(_unchecked(chart), **kwargs)
 
 
 # Vega-Lite specs of charts built once per process for the same inputs and shared by
@@ -79,9 +84,7 @@ except ImportError:  # pragma: no cover - another Streamlit release
 def _spec_of(chart: alt.TopLevelMixin) -> dict:
     """The spec Streamlit itself makes of an Altair chart (its theme handling and data
     transfer), so that drawing it later with `st.vega_lite_chart` is the same chart."""
-    if not CHECK_CHARTS:
-        object.__setattr__(chart, "to_dict", functools.partial(type(chart).to_dict, chart, validate=False))
-    return _streamlit_spec(chart)
+    return _streamlit_spec(_unchecked(chart))
 
 
 def clear_cached_specs() -> None:

@@ -156,9 +156,10 @@ def case_table(frame: pd.DataFrame, *, key: str, height: int | str = "auto", dow
     else:
         st.caption("勾选行首方框可打开该案件详情。")
     if download:  # the export's labels are made only when a button is pressed
-        widgets.download_buttons_for(lambda: localize_cases(frame), download,
-                         f"{download} · {widgets.describe_filters(widgets.current_scope(), widgets.current_filters())}",
-                         key=f"{key}_download")
+        widgets.download_buttons_for(
+            lambda: localize_cases(frame), download,
+            f"{download} · {widgets.describe_filters(widgets.current_scope(), widgets.current_filters())}",
+            key=f"{key}_download")
     if event.selection.rows:
         open_case(str(shown_rows.iloc[event.selection.rows[0]]["case_no"]))
 
